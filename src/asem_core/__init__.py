@@ -1,0 +1,78 @@
+"""ASEM core: agentic self-evolving memory for LLM agents, framework-free.
+
+Quick start::
+
+    from asem_core import ASEM
+
+    mem = ASEM.ephemeral()
+    mem.add("I adopted a dog named Buddy.", user_id="u1")
+    hits = mem.search("What is my dog's name?", user_id="u1")
+    mem.feedback(1.0, note_ids=[hits[0].note.id], user_id="u1")
+"""
+
+from ._config import ASEMConfig
+from ._embedder import DEFAULT_EMBEDDER, Embedder, FunctionEmbedder, SentenceTransformerEmbedder, resolve_embedder
+from ._enrich import Enrichment, HeuristicEnricher
+from ._errors import (
+    ASEMError,
+    ConfigError,
+    DataFormatError,
+    InvalidInputError,
+    ModelLoadError,
+    NoteNotFoundError,
+    SchemaVersionError,
+    StoreError,
+    StoreUnavailableError,
+)
+from ._lexical import BM25Index
+from ._locomo import CATEGORY_NAMES, QA, Conversation, Turn, load_locomo
+from ._manager import Decision, Fact, HeuristicManager, MemoryManager, Neighbour
+from ._memory import ASEM, default_home
+from ._retrieval import zscore
+from ._store import SCHEMA_VERSION
+from ._types import Hit, Link, Note, Operation, OpType, Scope, Version
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ASEM",
+    "CATEGORY_NAMES",
+    "DEFAULT_EMBEDDER",
+    "QA",
+    "SCHEMA_VERSION",
+    "ASEMConfig",
+    "ASEMError",
+    "BM25Index",
+    "ConfigError",
+    "Conversation",
+    "DataFormatError",
+    "Decision",
+    "Embedder",
+    "Enrichment",
+    "Fact",
+    "FunctionEmbedder",
+    "HeuristicEnricher",
+    "HeuristicManager",
+    "Hit",
+    "InvalidInputError",
+    "Link",
+    "MemoryManager",
+    "ModelLoadError",
+    "Neighbour",
+    "Note",
+    "NoteNotFoundError",
+    "OpType",
+    "Operation",
+    "SchemaVersionError",
+    "Scope",
+    "SentenceTransformerEmbedder",
+    "StoreError",
+    "StoreUnavailableError",
+    "Turn",
+    "Version",
+    "__version__",
+    "default_home",
+    "load_locomo",
+    "resolve_embedder",
+    "zscore",
+]

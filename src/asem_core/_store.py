@@ -1,0 +1,353 @@
+"""The Chroma-backed store: one collection pair per scope, plus history, operation log and meta.
+
+Layout (``P`` is the store's collection prefix)::
+
+    P meta          schema version, embedder, registered scopes
+    P n_<scopekey>  notes of one scope: joint embedding, content, note fields as metadata
+    P i_<scopekey>  intent embedding (raw content) of each note of that scope
+    P history       every version of every note (JSON snapshot per version)
+    P oplog         every operation with its reason
+
+A collection per scope keeps scoped search as fast as an unfiltered query (filtered queries
+are much slower in Chroma 1.5) and makes isolation structural rather than a filter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import InvalidInputError, SchemaVersionError, StoreError, StoreUnavailableError
+from ._types import Link, Note, OpType, Scope, Version
+
+__all__ = ["SCHEMA_VERSION", "ChromaStore"]
+
+SCHEMA_VERSION = 1
+_PAGE = 5000
+_DUMMY = [1.0]
+
+
+def _wrap(exc: Exception, what: str) -> StoreError:
+    text = f"{type(exc).__name__}: {exc}"
+    lowered = text.lower()
+    if any(s in lowered for s in ("connect", "refused", "timed out", "timeout", "unreachable", "name or service")):
+        return StoreUnavailableError(f"Chroma server unavailable while trying to {what}: {text}")
+    return StoreError(f"Chroma failed to {what}: {text}")
+
+
+def _epoch(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def note_to_record(note: Note) -> dict[str, Any]:
+    """Encode a note as Chroma metadata (flat; no empty lists, no dicts)."""
+    meta: dict[str, Any] = {
+        "ts": note.timestamp,
+        "ts_epoch": _epoch(note.timestamp),
+        "ctx": note.context,
+        "q": float(note.q),
+        "uses": int(note.uses),
+        "created": note.created_at,
+        "updated": note.updated_at,
+        "valid": bool(note.valid),
+        "version": int(note.version),
+        "meta": json.dumps(note.metadata, ensure_ascii=False, default=str),
+        "kw": list(note.keywords) or None,
+        "tags": list(note.tags) or None,
+        "links": [link.target for link in note.links] or None,
+        "rels": [link.relation for link in note.links] or None,
+        "src": list(note.source_ids) or None,
+    }
+    meta.update(note.scope.to_dict())
+    return meta
+
+
+def record_to_note(note_id: str, content: str, meta: dict[str, Any]) -> Note:
+    """Decode Chroma metadata written by :func:`note_to_record`."""
+    targets = list(meta.get("links") or [])
+    rels = list(meta.get("rels") or [])
+    rels += ["related"] * (len(targets) - len(rels))
+    return Note(
+        id=note_id,
+        content=content,
+        timestamp=str(meta.get("ts", "")),
+        keywords=list(meta.get("kw") or []),
+        tags=list(meta.get("tags") or []),
+        context=str(meta.get("ctx", "")),
+        links=[Link(t, r) for t, r in zip(targets, rels)],
+        q=float(meta.get("q", 0.5)),
+        uses=int(meta.get("uses", 0)),
+        scope=Scope(meta.get("user_id"), meta.get("agent_id"), meta.get("session_id")),
+        created_at=str(meta.get("created", "")),
+        updated_at=str(meta.get("updated", "")),
+        valid=bool(meta.get("valid", True)),
+        version=int(meta.get("version", 1)),
+        metadata=json.loads(meta.get("meta") or "{}"),
+        source_ids=list(meta.get("src") or []),
+    )
+
+
+class ChromaStore:
+    """Low-level persistence over a Chroma client. Thread-safety is the caller's (ASEM holds a lock).
+
+    Args:
+        client: A Chroma client (persistent, ephemeral or HTTP).
+        prefix: Prefix of every collection name, so several stores can share one client.
+        embedder_name: Recorded in the store on creation; a mismatch later is reported.
+    """
+
+    def __init__(self, client: Any, prefix: str = "asem_", embedder_name: str = "") -> None:
+        self._client = client
+        self.prefix = prefix
+        self._collections: dict[str, Any] = {}
+        try:
+            self._meta = client.get_or_create_collection(f"{prefix}meta", embedding_function=None)
+            self._history = client.get_or_create_collection(f"{prefix}history", embedding_function=None)
+            self._oplog = client.get_or_create_collection(f"{prefix}oplog", embedding_function=None)
+        except Exception as exc:  # noqa: BLE001 - any client failure becomes a StoreError
+            raise _wrap(exc, "open the store") from exc
+        self._check_schema(embedder_name)
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: str | Path | None = None, url: str | None = None, ephemeral: bool = False, embedder_name: str = "") -> ChromaStore:
+        """Open a persistent folder, a Chroma server URL or a fresh in-memory store."""
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if url is not None:
+                from urllib.parse import urlparse
+
+                parsed = urlparse(url if "://" in url else f"http://{url}")
+                if not parsed.hostname:
+                    msg = f"not a Chroma server URL: {url!r}"
+                    raise InvalidInputError(msg)
+                port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+                client = chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings)
+                client.heartbeat()
+                return cls(client, embedder_name=embedder_name)
+            if ephemeral:
+                client = chromadb.EphemeralClient(settings=settings)
+                # Ephemeral clients of one process share their data: a unique prefix isolates this store.
+                return cls(client, prefix=f"asem{uuid.uuid4().hex[:12]}_", embedder_name=embedder_name)
+            assert path is not None
+            folder = Path(path).expanduser()
+            folder.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(folder), settings=settings)
+            return cls(client, embedder_name=embedder_name)
+        except (InvalidInputError, StoreError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, f"open {url or path or 'an in-memory store'}") from exc
+
+    def _check_schema(self, embedder_name: str) -> None:
+        got = self._meta.get(ids=["schema"], include=["metadatas"])
+        if not got["ids"]:
+            self._meta.upsert(ids=["schema"], embeddings=[_DUMMY], metadatas=[{"version": SCHEMA_VERSION, "embedder": embedder_name or "unknown"}])
+            return
+        meta = got["metadatas"][0] or {}
+        version = int(meta.get("version", 0))
+        if version > SCHEMA_VERSION:
+            msg = f"this store has schema version {version}; this ASEM reads up to {SCHEMA_VERSION}: upgrade asem"
+            raise SchemaVersionError(msg)
+        if version < 1:
+            msg = f"this store has an unknown schema version {version!r}; export it with the ASEM that wrote it"
+            raise SchemaVersionError(msg)
+        self.embedder_name = str(meta.get("embedder", ""))
+
+    # ------------------------------------------------------------------ scopes
+    def _collection(self, scope: Scope, kind: str, create: bool = True) -> Any:
+        name = f"{self.prefix}{kind}_{scope.key}"
+        col = self._collections.get(name)
+        if col is None:
+            try:
+                if create:
+                    col = self._client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+                    self._meta.upsert(ids=[f"scope:{scope.key}"], embeddings=[_DUMMY], metadatas=[{"kind": "scope", **scope.to_dict()}])
+                else:
+                    col = self._client.get_collection(name, embedding_function=None)
+            except Exception as exc:  # noqa: BLE001
+                if not create:
+                    return None
+                raise _wrap(exc, f"open the collection of scope {scope}") from exc
+            self._collections[name] = col
+        return col
+
+    def scopes(self) -> list[Scope]:
+        """Every scope that has been written to."""
+        got = self._meta.get(where={"kind": "scope"}, include=["metadatas"])
+        return [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
+
+    def count(self, scope: Scope) -> int:
+        """Number of notes (valid or not) in a scope."""
+        col = self._collection(scope, "n", create=False)
+        return int(col.count()) if col is not None else 0
+
+    # ------------------------------------------------------------------ notes
+    def put_notes(self, notes: Sequence[Note], embeddings: np.ndarray | None, intents: np.ndarray | None) -> None:
+        """Insert or replace notes of one scope.
+
+        Without ``embeddings`` only the metadata of existing notes is updated (their content must not have changed).
+        """
+        if not notes:
+            return
+        scope = notes[0].scope
+        col = self._collection(scope, "n")
+        try:
+            ids = [n.id for n in notes]
+            metas = [note_to_record(n) for n in notes]
+            docs = [n.content for n in notes]
+            if embeddings is not None:
+                col.upsert(ids=ids, embeddings=embeddings.tolist(), documents=docs, metadatas=metas)
+            else:  # metadata only: content changes always come with new embeddings
+                col.update(ids=ids, metadatas=metas)
+            if intents is not None:
+                self._collection(scope, "i").upsert(ids=ids, embeddings=intents.tolist())
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, f"write {len(notes)} note(s) in scope {scope}") from exc
+
+    def get_notes(self, scope: Scope, ids: Sequence[str], embeddings: bool = False) -> tuple[list[Note], np.ndarray | None]:
+        """Fetch notes of one scope by id, in the order given; unknown ids are skipped."""
+        col = self._collection(scope, "n", create=False)
+        if col is None or not ids:
+            return [], None
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        try:
+            got = col.get(ids=list(ids), include=include)
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "read notes") from exc
+        index = {i: n for n, i in enumerate(got["ids"])}
+        notes: list[Note] = []
+        rows: list[int] = []
+        for note_id in ids:
+            n = index.get(note_id)
+            if n is None:
+                continue
+            notes.append(record_to_note(note_id, got["documents"][n], got["metadatas"][n]))
+            rows.append(n)
+        embs = None
+        if embeddings:
+            raw = got.get("embeddings")
+            embs = np.asarray([raw[r] for r in rows], dtype=np.float32) if rows and raw is not None else np.zeros((0, 0), np.float32)
+        return notes, embs
+
+    def iter_notes(self, scope: Scope) -> Iterator[Note]:
+        """Every note of a scope (valid or not), page by page."""
+        col = self._collection(scope, "n", create=False)
+        if col is None:
+            return
+        offset = 0
+        while True:
+            try:
+                got = col.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            except Exception as exc:  # noqa: BLE001
+                raise _wrap(exc, "list notes") from exc
+            for note_id, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield record_to_note(note_id, doc, meta)
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def query(self, scope: Scope, embedding: np.ndarray, n: int, kind: str = "n") -> list[tuple[str, float]]:
+        """Nearest neighbours of a vector in a scope: (id, cosine similarity) pairs."""
+        col = self._collection(scope, kind, create=False)
+        if col is None:
+            return []
+        try:
+            total = col.count()
+            if total == 0:
+                return []
+            got = col.query(query_embeddings=[embedding.tolist()], n_results=min(n, total), include=["distances"])
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "query notes") from exc
+        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    def query_many(self, scope: Scope, embeddings: np.ndarray, n: int, kind: str = "n") -> list[list[tuple[str, float]]]:
+        """Batched :meth:`query`."""
+        col = self._collection(scope, kind, create=False)
+        if col is None or len(embeddings) == 0:
+            return [[] for _ in range(len(embeddings))]
+        try:
+            total = col.count()
+            if total == 0:
+                return [[] for _ in range(len(embeddings))]
+            got = col.query(query_embeddings=embeddings.tolist(), n_results=min(n, total), include=["distances"])
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "query notes") from exc
+        return [[(i, 1.0 - float(d)) for i, d in zip(ids, dists)] for ids, dists in zip(got["ids"], got["distances"])]
+
+    def intent_embeddings(self, scope: Scope, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Intent embeddings of some notes."""
+        col = self._collection(scope, "i", create=False)
+        if col is None or not ids:
+            return {}
+        try:
+            got = col.get(ids=list(ids), include=["embeddings"])
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "read intent embeddings") from exc
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+
+    # ------------------------------------------------------------------ history and log
+    def put_versions(self, versions: Sequence[Version]) -> None:
+        """Append versions to the history (id ``<note>@<version>``)."""
+        if not versions:
+            return
+        try:
+            self._history.upsert(
+                ids=[f"{v.note.id}@{v.note.version}" for v in versions],
+                embeddings=[_DUMMY] * len(versions),
+                documents=[json.dumps({"note": v.note.to_dict(), "op": v.op.value, "reason": v.reason, "at": v.at}, ensure_ascii=False, default=str) for v in versions],
+                metadatas=[{"note_id": v.note.id, "version": v.note.version, "scope": v.note.scope.key} for v in versions],
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "write history") from exc
+
+    def versions(self, note_id: str) -> list[Version]:
+        """Every stored version of a note, oldest first."""
+        try:
+            got = self._history.get(where={"note_id": note_id}, include=["documents"])
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "read history") from exc
+        out: list[Version] = []
+        for doc in got["documents"] or []:
+            data = json.loads(doc)
+            out.append(Version(Note.from_dict(data["note"]), OpType(data["op"]), data["reason"], data["at"]))
+        out.sort(key=lambda v: v.note.version)
+        return out
+
+    def log(self, scope: Scope, entries: Sequence[dict[str, Any]]) -> None:
+        """Append entries (each with at least ``op``, ``reason`` and ``at``) to the operation log."""
+        if not entries:
+            return
+        base = time.time_ns()
+        try:
+            self._oplog.add(
+                ids=[uuid.uuid4().hex for _ in entries],
+                embeddings=[_DUMMY] * len(entries),
+                documents=[json.dumps({**e, "seq": base + i}, ensure_ascii=False, default=str) for i, e in enumerate(entries)],
+                metadatas=[{"scope": scope.key, "op": str(e["op"]), "seq": base + i} for i, e in enumerate(entries)],
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "write the operation log") from exc
+
+    def ops(self, scope: Scope, limit: int | None = None) -> list[dict[str, Any]]:
+        """The logged operations of a scope, oldest first."""
+        try:
+            got = self._oplog.get(where={"scope": scope.key}, include=["documents"])
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap(exc, "read the operation log") from exc
+        rows = [json.loads(d) for d in got["documents"] or []]
+        rows.sort(key=lambda r: r["seq"])
+        return rows[-limit:] if limit else rows

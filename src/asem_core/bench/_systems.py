@@ -1,0 +1,183 @@
+"""The systems compared by ``asem-bench locomo``: baselines a user would pick instead, ablations, and ASEM."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from .._embedder import Embedder
+from .._lexical import BM25Index
+from .._locomo import Turn
+from .._memory import ASEM
+
+__all__ = ["ASEMSystem", "BM25System", "DenseSystem", "HybridSystem", "System", "unit_text"]
+
+
+class System(Protocol):
+    """A memory system under test: ingest turns, then rank source ids for a question."""
+
+    name: str
+
+    def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
+        """Store the turns of one conversation."""
+        ...
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        """Ranked results for a question; each result is the list of source ids it stands for."""
+        ...
+
+    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
+        """Reward the results at positions ``used`` of the last retrieval (no-op for static systems)."""
+        ...
+
+
+def unit_text(turn: Turn) -> str:
+    """The text of one baseline unit: ``"Speaker: text"``, the usual LoCoMo formatting.
+
+    Without the speaker name, dense MiniLM recall@10 drops from about 0.5 to 0.3 on LoCoMo.
+    """
+    return f"{turn.speaker}: {turn.text}"
+
+
+class DenseSystem:
+    """One unit per turn in a Chroma collection, MiniLM embeddings, cosine top-k: what LangChain's Chroma retriever does."""
+
+    name = "Dense"
+
+    def __init__(self, embedder: Embedder) -> None:
+        import chromadb
+        from chromadb.config import Settings
+
+        self._embedder = embedder
+        self._client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+        self._prefix = f"dense{uuid.uuid4().hex[:8]}_"
+        self._cols: dict[str, Any] = {}
+
+    def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
+        """See :class:`System`."""
+        col = self._client.get_or_create_collection(f"{self._prefix}{abs(hash(conv))}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+        texts = [unit_text(t) for t in turns]
+        embs = self._embedder.embed(texts)
+        col.add(ids=[t.dia_id for t in turns], embeddings=embs.tolist(), documents=texts)
+        self._cols[conv] = col
+
+    def ranked(self, conv: str, question: str, k: int) -> list[str]:
+        """Turn ids, best first."""
+        col = self._cols[conv]
+        emb = self._embedder.embed([question])[0]
+        got = col.query(query_embeddings=[emb.tolist()], n_results=min(k, col.count()), include=[])
+        return list(got["ids"][0])
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        """See :class:`System`."""
+        return [[i] for i in self.ranked(conv, question, k)]
+
+    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
+        """Static system: nothing to learn."""
+
+
+class BM25System:
+    """One unit per turn, Okapi BM25 (stemmed, stop words removed)."""
+
+    name = "BM25"
+
+    def __init__(self) -> None:
+        self._indexes: dict[str, BM25Index] = {}
+
+    def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
+        """See :class:`System`."""
+        index = BM25Index()
+        for t in turns:
+            index.add(t.dia_id, unit_text(t))
+        self._indexes[conv] = index
+
+    def ranked(self, conv: str, question: str, k: int) -> list[str]:
+        """Turn ids, best first."""
+        return [i for i, _ in self._indexes[conv].search(question, k)]
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        """See :class:`System`."""
+        return [[i] for i in self.ranked(conv, question, k)]
+
+    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
+        """Static system: nothing to learn."""
+
+
+class HybridSystem:
+    """Reciprocal rank fusion (k=60) of the Dense and BM25 rankings."""
+
+    name = "Hybrid"
+
+    def __init__(self, dense: DenseSystem, bm25: BM25System, depth: int = 50) -> None:
+        self._dense = dense
+        self._bm25 = bm25
+        self._depth = depth
+
+    def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
+        """Uses the stores of its two parts (ingest them first)."""
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        """See :class:`System`."""
+        scores: dict[str, float] = {}
+        for ranked in (self._dense.ranked(conv, question, self._depth), self._bm25.ranked(conv, question, self._depth)):
+            for rank, i in enumerate(ranked, start=1):
+                scores[i] = scores.get(i, 0.0) + 1.0 / (60 + rank)
+        order = sorted(scores, key=lambda i: -scores[i])[:k]
+        return [[i] for i in order]
+
+    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
+        """Static system: nothing to learn."""
+
+
+class ASEMSystem:
+    """ASEM with a given configuration, one scope (user_id) per conversation.
+
+    Args:
+        name: Row name in the tables.
+        embedder: Shared embedder.
+        batch: Turns per ``add_many`` call (a session at most).
+        **options: Passed to :meth:`ASEM.ephemeral` (config fields, manager).
+    """
+
+    def __init__(self, name: str, embedder: Embedder, batch: int = 64, **options: Any) -> None:
+        self.name = name
+        self.mem = ASEM.ephemeral(embedder=embedder, **options)
+        self._batch = batch
+        self._last: dict[str, list[str]] = {}
+        self.ingest_seconds = 0.0
+        self.turns = 0
+
+    def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
+        """Add turns session by session (batched), so 'follows' links stay inside a session."""
+        import time
+
+        start = time.perf_counter()
+        by_session: dict[int, list[Turn]] = {}
+        for t in turns:
+            by_session.setdefault(t.session, []).append(t)
+        for session in by_session.values():
+            for i in range(0, len(session), self._batch):
+                self.mem.add_many([t.as_item() for t in session[i : i + self._batch]], user_id=conv)
+        self.ingest_seconds += time.perf_counter() - start
+        self.turns += len(turns)
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        """See :class:`System`."""
+        hits = self.mem.search(question, user_id=conv, k=k)
+        self._last[conv] = [h.note.id for h in hits]
+        return [h.note.source_ids for h in hits]
+
+    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
+        """Reward the notes at the given positions of the last search."""
+        last = self._last.get(conv, [])
+        ids = [last[i] for i in used if i < len(last)]
+        if ids:
+            self.mem.feedback(reward, ids, user_id=conv)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two unit vectors."""
+    return float(a @ b)
