@@ -31,6 +31,10 @@ class ASEMConfig:
     """Utility learning rate α in q ← q + α(r − q)."""
     q0: float = 0.50
     """Initial utility of a new note."""
+    utility_spread_floor: float = 0.2
+    """Phase B: lower bound on the spread of q used to z-score it. Without it, one feedback of
+    0.05 in a pool of unrated notes gives a z-score of about 4 and the note tops every query
+    whose pool it enters; with it, utility outweighs relevance only as evidence accumulates."""
     shrink: float = 0.0
     """Per-feedback pull of *unused* notes of the pool toward q0 (0 disables; see README)."""
     fusion: Literal["rank", "score"] = "score"
@@ -60,6 +64,9 @@ class ASEMConfig:
     """Heuristic manager: intent similarity above which a fact is a near-duplicate (NOOP)."""
     update_threshold: float = 0.90
     """Heuristic manager: intent similarity above which a same-speaker fact complements a note (UPDATE)."""
+    extension_threshold: float = 0.70
+    """Heuristic manager: intent similarity above which a same-speaker fact that contains every
+    content word of a note, and more, updates that note."""
     max_text_chars: int = 100_000
     """Largest accepted text; longer input is rejected with InvalidInputError."""
     keywords_per_note: int = 8
@@ -77,6 +84,7 @@ class ASEMConfig:
             "alpha": (0.0, 1.0),
             "q0": (-1.0, 1.0),
             "shrink": (0.0, 1.0),
+            "utility_spread_floor": (0.0, 10.0),
             "rrf_k": (0, 10_000),
             "dense_weight": (0.0, 100.0),
             "lexical_weight": (0.0, 100.0),
@@ -88,6 +96,7 @@ class ASEMConfig:
             "link_threshold": (-1.0, 1.0),
             "duplicate_threshold": (-1.0, 1.0),
             "update_threshold": (-1.0, 1.0),
+            "extension_threshold": (-1.0, 1.0),
             "max_text_chars": (1, 100_000_000),
             "keywords_per_note": (1, 100),
         }

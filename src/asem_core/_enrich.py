@@ -14,13 +14,46 @@ from ._text import extract_keywords, human_date
 __all__ = ["TAG_VOCABULARY", "Enrichment", "HeuristicEnricher", "joint_text", "lexical_text"]
 
 TAG_VOCABULARY: tuple[str, ...] = (
-    "family", "children", "partner and relationships", "friends", "pets and animals", "work and career",
-    "school and education", "health and fitness", "mental health and emotions", "sports", "music",
-    "art and painting", "books and reading", "movies and tv", "games", "travel and trips", "food and cooking",
-    "home and housing", "money and finance", "shopping", "technology", "nature and outdoors", "religion and beliefs",
-    "community and volunteering", "identity", "events and celebrations", "plans and goals", "hobbies",
-    "cars and vehicles", "weather and seasons", "news and politics", "fashion and clothes", "science",
-    "business", "writing", "photography", "dance", "gardening", "camping and hiking", "concerts",
+    "family",
+    "children",
+    "partner and relationships",
+    "friends",
+    "pets and animals",
+    "work and career",
+    "school and education",
+    "health and fitness",
+    "mental health and emotions",
+    "sports",
+    "music",
+    "art and painting",
+    "books and reading",
+    "movies and tv",
+    "games",
+    "travel and trips",
+    "food and cooking",
+    "home and housing",
+    "money and finance",
+    "shopping",
+    "technology",
+    "nature and outdoors",
+    "religion and beliefs",
+    "community and volunteering",
+    "identity",
+    "events and celebrations",
+    "plans and goals",
+    "hobbies",
+    "cars and vehicles",
+    "weather and seasons",
+    "news and politics",
+    "fashion and clothes",
+    "science",
+    "business",
+    "writing",
+    "photography",
+    "dance",
+    "gardening",
+    "camping and hiking",
+    "concerts",
 )
 
 
@@ -55,7 +88,9 @@ def lexical_text(content: str, keywords: Sequence[str], context: str) -> str:
 
 
 class HeuristicEnricher:
-    """Keywords by a salience heuristic, tags by nearest labels of :data:`TAG_VOCABULARY` in the
+    """Note construction without an LLM.
+
+    Keywords by a salience heuristic, tags by nearest labels of :data:`TAG_VOCABULARY` in the
     embedder's space, and a context line with the speaker and the date of the event.
 
     Args:

@@ -90,6 +90,18 @@ def _speaker(note: Note) -> str | None:
     return str(value) if value is not None else None
 
 
+def _content_words(text: str) -> set[str]:
+    from ._text import STOPWORDS
+
+    return {w for w in _WORDS.findall(text.lower()) if w not in STOPWORDS}
+
+
+def _extends(old: str, new: str) -> bool:
+    """True when the new text holds every content word of the old one, and more."""
+    old_words, new_words = _content_words(old), _content_words(new)
+    return bool(old_words) and old_words < new_words
+
+
 def _merge(old: str, new: str) -> str:
     """Content that keeps both facts: the new one alone when it already contains the old words."""
     old_words = set(_WORDS.findall(old.lower()))
@@ -103,6 +115,8 @@ class HeuristicManager:
     """A fast policy without an LLM, on intent similarity and the speaker.
 
     - similarity ≥ ``duplicate_threshold``: NOOP (near-duplicate; its provenance is merged);
+    - similarity ≥ ``extension_threshold``, same speaker, and the fact holds every content word
+      of the note and more: UPDATE to the new text (it keeps the old fact);
     - similarity ≥ ``update_threshold``, same speaker, and the fact negates the note: DELETE
       the note (kept in history) and add the fact;
     - similarity ≥ ``update_threshold``, same speaker: UPDATE with content that keeps both facts;
@@ -125,11 +139,14 @@ class HeuristicManager:
         sim = best.similarity
         if sim >= self.config.duplicate_threshold:
             return Decision(OpType.NOOP, f"near-duplicate of note {best.note.id} (similarity {sim:.3f})", best.note.id)
-        same_speaker = _speaker(best.note) == fact.speaker
-        if sim >= self.config.update_threshold and same_speaker:
-            negates = bool(_NEGATION.search(fact.text)) and not _NEGATION.search(best.note.content)
-            if negates:
-                return Decision(OpType.DELETE, f"contradicts note {best.note.id} (similarity {sim:.3f}, negation)", best.note.id)
+        if _speaker(best.note) != fact.speaker:
+            return Decision(OpType.ADD, f"new fact (closest note {best.note.id} is another speaker's, similarity {sim:.3f})")
+        negates = bool(_NEGATION.search(fact.text)) and not _NEGATION.search(best.note.content)
+        if sim >= self.config.update_threshold and negates:
+            return Decision(OpType.DELETE, f"contradicts note {best.note.id} (similarity {sim:.3f}, negation)", best.note.id)
+        if not negates and sim >= self.config.extension_threshold and _extends(best.note.content, fact.text):
+            return Decision(OpType.UPDATE, f"extends note {best.note.id} (similarity {sim:.3f}): the new text keeps the old fact", best.note.id, fact.text)
+        if sim >= self.config.update_threshold:
             return Decision(
                 OpType.UPDATE,
                 f"same subject as note {best.note.id} (similarity {sim:.3f}): complement kept with it",

@@ -165,7 +165,11 @@ class ASEM:
             state.bm25.remove(note.id)
         for nid in [note.id, *state.follows[note.id]]:
             if nid in state.valid and nid in state.texts:
-                window = [state.texts[o] for o in state.follows.get(nid, ())[: 2 * self.config.lexical_window] if o in state.texts] if self.config.lexical_window else []
+                window = (
+                    [state.texts[o] for o in state.follows.get(nid, ())[: 2 * self.config.lexical_window] if o in state.texts]
+                    if self.config.lexical_window
+                    else []
+                )
                 state.bm25.add(nid, " ".join([state.texts[nid], *window]))
 
     def _embeddings_for(self, notes: Sequence[Note], known: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -301,10 +305,9 @@ class ASEM:
         intents = self._embed([it.text for it in items])
         enrich = self.enricher.enrich([it.text for it in items], [it.timestamp for it in items], [it.speaker for it in items], intents)
         n_near = max(cfg.link_k, 5)
-        store_near = self.store.query_many(scope, intents, n_near + 8, kind="i") if state.valid else [[] for _ in items]
+        store_near = self.store.query_many(scope, intents, n_near + 8, kind="i", total=state.count) if state.valid else [[] for _ in items]
         wanted = {i for near in store_near for i, _ in near if i in state.valid}
         known: dict[str, Note] = {n.id: n for n in self.store.get_notes(scope, sorted(wanted))[0]}
-        known_intents: dict[str, np.ndarray] = {}
 
         changed: dict[str, Note] = {}  # notes to write, new or modified
         versions: dict[str, tuple[OpType, str]] = {}  # note id -> (op, reason) of its new version
@@ -361,9 +364,18 @@ class ASEM:
                     versions[old.id] = (OpType.DELETE, decision.reason)
                 note_id = uuid.uuid4().hex
                 note = Note(
-                    id=note_id, content=item.text, timestamp=item.timestamp, keywords=enr.keywords, tags=enr.tags,
-                    context=enr.context, q=cfg.q0, scope=scope, created_at=now, updated_at=now,
-                    metadata=item.metadata, source_ids=[sid] if sid is not None else [],
+                    id=note_id,
+                    content=item.text,
+                    timestamp=item.timestamp,
+                    keywords=enr.keywords,
+                    tags=enr.tags,
+                    context=enr.context,
+                    q=cfg.q0,
+                    scope=scope,
+                    created_at=now,
+                    updated_at=now,
+                    metadata=item.metadata,
+                    source_ids=[sid] if sid is not None else [],
                 )
                 changed[note_id] = note
                 known[note_id] = note
@@ -445,7 +457,9 @@ class ASEM:
                 self.store.put_notes(to_embed, joint, intents)
             if plain:
                 self.store.put_notes(plain, None, None)
-        self.store.log(scope, [{"op": o.op.value, "note_id": o.note_id, "target_id": o.target_id, "reason": o.reason, "text": o.text[:2000], "at": now} for o in ops])
+        self.store.log(
+            scope, [{"op": o.op.value, "note_id": o.note_id, "target_id": o.target_id, "reason": o.reason, "text": o.text[:2000], "at": now} for o in ops]
+        )
         for note in changed.values():
             self._index(state, note)
         state.count = self.store.count(scope)
@@ -536,7 +550,9 @@ class ASEM:
                 for note in others:
                     note.q = note.q + cfg.shrink * (cfg.q0 - note.q)
             self.store.put_notes(notes + others, None, None)
-            self.store.log(scope, [{"op": "FEEDBACK", "note_id": n.id, "reward": float(reward), "q": n.q, "reason": "utility update", "at": now_iso()} for n in notes])
+            self.store.log(
+                scope, [{"op": "FEEDBACK", "note_id": n.id, "reward": float(reward), "q": n.q, "reason": "utility update", "at": now_iso()} for n in notes]
+            )
             self._counters["feedbacks"] += 1
             return notes
 
@@ -551,7 +567,16 @@ class ASEM:
         notes.sort(key=lambda n: (n.created_at, n.timestamp))
         return notes
 
-    def update(self, note_id: str, text: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "explicit update") -> Operation:
+    def update(
+        self,
+        note_id: str,
+        text: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        reason: str = "explicit update",
+    ) -> Operation:
         """Replace a note's content with a new version; the old one stays in :meth:`history`."""
         text = validate_text(text, self.config.max_text_chars)
         scope = Scope(user_id, agent_id, session_id)
@@ -566,7 +591,9 @@ class ASEM:
             self._flush(scope, self._state(scope), {note.id: note}, {note.id: (OpType.UPDATE, reason)}, {note.id}, {}, [op], now)
             return op
 
-    def delete(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "explicit delete") -> Operation:
+    def delete(
+        self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "explicit delete"
+    ) -> Operation:
         """Mark a note invalid: it leaves search results but stays readable in :meth:`history`."""
         scope = Scope(user_id, agent_id, session_id)
         with self._lock:
@@ -584,7 +611,9 @@ class ASEM:
         self._get_in_scope(note_id, Scope(user_id, agent_id, session_id))
         return self.store.versions(note_id)
 
-    def operations(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def operations(
+        self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """The operation log of a scope (every write with its reason), oldest first."""
         return self.store.ops(Scope(user_id, agent_id, session_id), limit)
 
@@ -634,7 +663,7 @@ class ASEM:
         rows: list[tuple[Note, list[Version]]] = []
         try:
             with open(path, encoding="utf-8") as fh:
-                for n, line in enumerate(fh, start=1):
+                for line in fh:
                     if not line.strip():
                         continue
                     data = json.loads(line)

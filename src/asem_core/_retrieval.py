@@ -1,5 +1,8 @@
-"""Two-phase retrieval: phase A recalls (dense + lexical + one link hop, fused by rank),
-phase B re-ranks by (1-λ)·z(relevance) + λ·z(q) inside the pool."""
+"""Two-phase retrieval.
+
+Phase A recalls candidates (dense + lexical + one link hop, fused); phase B re-ranks them by
+(1-λ)·z(relevance) + λ·z(q), z-scored inside the pool.
+"""
 
 from __future__ import annotations
 
@@ -30,11 +33,17 @@ class ScopeState:
     last_hits: list[str] = field(default_factory=list)
 
 
-def zscore(values: np.ndarray) -> np.ndarray:
-    """Z-scores of ``values``; all zeros when the spread is (near) zero, so order is left to the other term."""
+def zscore(values: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """Z-scores of ``values`` inside the pool.
+
+    Args:
+        values: The scores.
+        floor: Lower bound on the spread used as denominator. With ``floor`` = 0, a spread
+            of (near) zero gives all zeros, so the order is left to the other term.
+    """
     if values.size == 0:
         return values
-    std = float(values.std())
+    std = max(float(values.std()), floor)
     if std < 1e-9:
         return np.zeros_like(values)
     return (values - float(values.mean())) / std
@@ -56,7 +65,7 @@ def two_phase_search(store: ChromaStore, state: ScopeState, scope: Scope, query:
         state.last_pool, state.last_hits = [], []
         return []
     invalid = max(state.count - len(state.valid), 0)
-    dense_raw = store.query(scope, query_emb, config.k1 + min(invalid, 4 * config.k1))
+    dense_raw = store.query(scope, query_emb, config.k1 + min(invalid, 4 * config.k1), total=state.count)
     dense = [(i, s) for i, s in dense_raw if i in state.valid and s > config.delta][: config.k1]
     lexical = state.bm25.search(query, config.k1)
 
@@ -99,7 +108,7 @@ def two_phase_search(store: ChromaStore, state: ScopeState, scope: Scope, query:
     else:
         rel = np.asarray([fused[n.id] for n in notes], dtype=np.float64)
     qs = np.asarray([n.q for n in notes], dtype=np.float64)
-    scores = (1.0 - config.lam) * zscore(rel) + config.lam * zscore(qs)
+    scores = (1.0 - config.lam) * zscore(rel) + config.lam * zscore(qs, config.utility_spread_floor)
     order = sorted(range(len(notes)), key=lambda i: (-scores[i], -rel[i]))[:k]
     hits = [Hit(notes[i], float(scores[i]), float(sims[i]), float(rel[i]), float(qs[i]), tuple(sorted(channels[notes[i].id]))) for i in order]
     state.last_pool = [n.id for n in notes]

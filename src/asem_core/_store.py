@@ -114,7 +114,7 @@ class ChromaStore:
             self._meta = client.get_or_create_collection(f"{prefix}meta", embedding_function=None)
             self._history = client.get_or_create_collection(f"{prefix}history", embedding_function=None)
             self._oplog = client.get_or_create_collection(f"{prefix}oplog", embedding_function=None)
-        except Exception as exc:  # noqa: BLE001 - any client failure becomes a StoreError
+        except Exception as exc:
             raise _wrap(exc, "open the store") from exc
         self._check_schema(embedder_name)
 
@@ -149,7 +149,7 @@ class ChromaStore:
             return cls(client, embedder_name=embedder_name)
         except (InvalidInputError, StoreError):
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, f"open {url or path or 'an in-memory store'}") from exc
 
     def _check_schema(self, embedder_name: str) -> None:
@@ -178,7 +178,7 @@ class ChromaStore:
                     self._meta.upsert(ids=[f"scope:{scope.key}"], embeddings=[_DUMMY], metadatas=[{"kind": "scope", **scope.to_dict()}])
                 else:
                     col = self._client.get_collection(name, embedding_function=None)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if not create:
                     return None
                 raise _wrap(exc, f"open the collection of scope {scope}") from exc
@@ -215,7 +215,7 @@ class ChromaStore:
                 col.update(ids=ids, metadatas=metas)
             if intents is not None:
                 self._collection(scope, "i").upsert(ids=ids, embeddings=intents.tolist())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, f"write {len(notes)} note(s) in scope {scope}") from exc
 
     def get_notes(self, scope: Scope, ids: Sequence[str], embeddings: bool = False) -> tuple[list[Note], np.ndarray | None]:
@@ -226,7 +226,7 @@ class ChromaStore:
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         try:
             got = col.get(ids=list(ids), include=include)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, "read notes") from exc
         index = {i: n for n, i in enumerate(got["ids"])}
         notes: list[Note] = []
@@ -252,7 +252,7 @@ class ChromaStore:
         while True:
             try:
                 got = col.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise _wrap(exc, "list notes") from exc
             for note_id, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 yield record_to_note(note_id, doc, meta)
@@ -260,31 +260,24 @@ class ChromaStore:
                 return
             offset += _PAGE
 
-    def query(self, scope: Scope, embedding: np.ndarray, n: int, kind: str = "n") -> list[tuple[str, float]]:
-        """Nearest neighbours of a vector in a scope: (id, cosine similarity) pairs."""
-        col = self._collection(scope, kind, create=False)
-        if col is None:
-            return []
-        try:
-            total = col.count()
-            if total == 0:
-                return []
-            got = col.query(query_embeddings=[embedding.tolist()], n_results=min(n, total), include=["distances"])
-        except Exception as exc:  # noqa: BLE001
-            raise _wrap(exc, "query notes") from exc
-        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+    def query(self, scope: Scope, embedding: np.ndarray, n: int, kind: str = "n", total: int | None = None) -> list[tuple[str, float]]:
+        """Nearest neighbours of a vector in a scope: (id, cosine similarity) pairs.
 
-    def query_many(self, scope: Scope, embeddings: np.ndarray, n: int, kind: str = "n") -> list[list[tuple[str, float]]]:
+        ``total`` (the scope's note count, when the caller knows it) saves a round trip.
+        """
+        return self.query_many(scope, embedding[None, :], n, kind, total)[0]
+
+    def query_many(self, scope: Scope, embeddings: np.ndarray, n: int, kind: str = "n", total: int | None = None) -> list[list[tuple[str, float]]]:
         """Batched :meth:`query`."""
         col = self._collection(scope, kind, create=False)
         if col is None or len(embeddings) == 0:
             return [[] for _ in range(len(embeddings))]
         try:
-            total = col.count()
+            total = col.count() if total is None else total
             if total == 0:
                 return [[] for _ in range(len(embeddings))]
             got = col.query(query_embeddings=embeddings.tolist(), n_results=min(n, total), include=["distances"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, "query notes") from exc
         return [[(i, 1.0 - float(d)) for i, d in zip(ids, dists)] for ids, dists in zip(got["ids"], got["distances"])]
 
@@ -295,7 +288,7 @@ class ChromaStore:
             return {}
         try:
             got = col.get(ids=list(ids), include=["embeddings"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, "read intent embeddings") from exc
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
@@ -308,17 +301,19 @@ class ChromaStore:
             self._history.upsert(
                 ids=[f"{v.note.id}@{v.note.version}" for v in versions],
                 embeddings=[_DUMMY] * len(versions),
-                documents=[json.dumps({"note": v.note.to_dict(), "op": v.op.value, "reason": v.reason, "at": v.at}, ensure_ascii=False, default=str) for v in versions],
+                documents=[
+                    json.dumps({"note": v.note.to_dict(), "op": v.op.value, "reason": v.reason, "at": v.at}, ensure_ascii=False, default=str) for v in versions
+                ],
                 metadatas=[{"note_id": v.note.id, "version": v.note.version, "scope": v.note.scope.key} for v in versions],
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, "write history") from exc
 
     def versions(self, note_id: str) -> list[Version]:
         """Every stored version of a note, oldest first."""
         try:
             got = self._history.get(where={"note_id": note_id}, include=["documents"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, "read history") from exc
         out: list[Version] = []
         for doc in got["documents"] or []:
@@ -339,14 +334,14 @@ class ChromaStore:
                 documents=[json.dumps({**e, "seq": base + i}, ensure_ascii=False, default=str) for i, e in enumerate(entries)],
                 metadatas=[{"scope": scope.key, "op": str(e["op"]), "seq": base + i} for i, e in enumerate(entries)],
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, "write the operation log") from exc
 
     def ops(self, scope: Scope, limit: int | None = None) -> list[dict[str, Any]]:
         """The logged operations of a scope, oldest first."""
         try:
             got = self._oplog.get(where={"scope": scope.key}, include=["documents"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _wrap(exc, "read the operation log") from exc
         rows = [json.loads(d) for d in got["documents"] or []]
         rows.sort(key=lambda r: r["seq"])

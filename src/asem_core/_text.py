@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import snowballstemmer
@@ -22,17 +22,17 @@ __all__ = [
 ]
 
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been before being
-    below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during
-    each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
-    herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more
-    most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over own same
-    shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them
+    """a about above after again against all am an and any are aren't as at be because been before being below
+    between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during
+    each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's
+    hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me
+    more most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over own
+    same shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them
     themselves then there there's these they they'd they'll they're they've this those through to too under
-    until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which
-    while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself
-    yourselves also just really yeah yes oh hey hi hello ok okay thanks thank lot much many like get got
-    im ive id dont doesnt didnt cant wont isnt thats whats its u ur gonna wanna one will would could might
+    until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's
+    which while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours
+    yourself yourselves also just really yeah yes oh hey hi hello ok okay thanks thank lot much many like get
+    got im ive id dont doesnt didnt cant wont isnt thats whats its u ur gonna wanna one will would could might
     s t d ll m re ve""".split()
 )
 
@@ -82,7 +82,7 @@ def extract_keywords(text: str, limit: int = 8) -> list[str]:
     words = [m.group(0) for m in _WORD.finditer(text)]
     for i, word in enumerate(words):
         low = word.lower().split("'", 1)[0].split("’", 1)[0]
-        if low in STOPWORDS or len(low) < 3 or low.isdigit() and len(low) != 4:
+        if low in STOPWORDS or len(low) < 3 or (low.isdigit() and len(low) != 4):
             continue
         score = min(len(low), 10) / 10.0
         if word[0].isupper() and i > 0:
@@ -98,7 +98,7 @@ def extract_keywords(text: str, limit: int = 8) -> list[str]:
 
 def now_iso() -> str:
     """The current UTC time as an ISO string without microseconds."""
-    return datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
+    return datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
 
 
 def normalize_timestamp(value: str | datetime | float | int | None) -> str:
@@ -119,7 +119,7 @@ def normalize_timestamp(value: str | datetime | float | int | None) -> str:
         dt = value
     elif isinstance(value, (int, float)):
         try:
-            dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+            dt = datetime.fromtimestamp(float(value), tz=UTC)
         except (OverflowError, OSError, ValueError) as exc:
             msg = f"timestamp {value!r} is not a valid POSIX time"
             raise InvalidInputError(msg) from exc
@@ -137,7 +137,7 @@ def normalize_timestamp(value: str | datetime | float | int | None) -> str:
         msg = f"timestamp must be a string, datetime or number, got {type(value).__name__}"
         raise InvalidInputError(msg)
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt.replace(microsecond=0).isoformat()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ._errors import InvalidInputError
@@ -56,7 +56,7 @@ class Scope:
         return ",".join(f"{k}={v}" for k, v in self.to_dict().items()) or "global"
 
 
-class OpType(str, Enum):
+class OpType(StrEnum):
     """What the memory manager did with a fact."""
 
     ADD = "ADD"

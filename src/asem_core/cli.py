@@ -93,11 +93,11 @@ def _open(args: argparse.Namespace) -> ASEM:
     return ASEM(path=args.path, url=args.url) if args.url is None else ASEM(url=args.url)
 
 
-def _scope(args: argparse.Namespace) -> dict[str, str | None]:
+def _scope(args: argparse.Namespace) -> dict[str, Any]:
     return {"user_id": args.user_id, "agent_id": args.agent_id, "session_id": args.session_id}
 
 
-def _ingest(mem: ASEM, path: Path, batch: int, scope: dict[str, str | None]) -> dict[str, int]:
+def _ingest(mem: ASEM, path: Path, batch: int, scope: dict[str, Any]) -> dict[str, int]:
     from tqdm import tqdm
 
     groups = load_items(path)
@@ -124,7 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
     print("ASEM demo: an in-memory store, the offline MiniLM embedder and the heuristic manager.\n")
     mem = ASEM.ephemeral()
     conv = load_locomo(args.file)[0]
-    scope = {"user_id": conv.sample_id}
+    scope: dict[str, Any] = {"user_id": conv.sample_id}
     counts = _ingest(mem, args.file, 64, scope)
     print(f"Ingested {len(conv.turns)} turns of {conv.speakers[0]} and {conv.speakers[1]}: {counts}\n")
     for qa in conv.qa[:3]:

@@ -6,8 +6,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import numpy as np
-
 from .._embedder import Embedder
 from .._lexical import BM25Index
 from .._locomo import Turn
@@ -57,7 +55,9 @@ class DenseSystem:
         self._cols: dict[str, Any] = {}
 
     def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
-        """See :class:`System`."""
+        """See :class:`System` (a conversation already ingested is skipped)."""
+        if conv in self._cols:
+            return
         col = self._client.get_or_create_collection(f"{self._prefix}{abs(hash(conv))}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
         texts = [unit_text(t) for t in turns]
         embs = self._embedder.embed(texts)
@@ -88,7 +88,9 @@ class BM25System:
         self._indexes: dict[str, BM25Index] = {}
 
     def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
-        """See :class:`System`."""
+        """See :class:`System` (a conversation already ingested is skipped)."""
+        if conv in self._indexes:
+            return
         index = BM25Index()
         for t in turns:
             index.add(t.dia_id, unit_text(t))
@@ -117,7 +119,9 @@ class HybridSystem:
         self._depth = depth
 
     def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
-        """Uses the stores of its two parts (ingest them first)."""
+        """Ingest into both parts (each skips what it already holds)."""
+        self._dense.ingest(conv, turns)
+        self._bm25.ingest(conv, turns)
 
     def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
         """See :class:`System`."""
@@ -176,8 +180,3 @@ class ASEMSystem:
         ids = [last[i] for i in used if i < len(last)]
         if ids:
             self.mem.feedback(reward, ids, user_id=conv)
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity of two unit vectors."""
-    return float(a @ b)

@@ -1,0 +1,195 @@
+"""The ``asem-bench`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .._errors import ASEMError
+from .._locomo import CATEGORY_NAMES, load_locomo
+from ._locomo_bench import KS, BenchResult, build_systems, run_locomo
+
+__all__ = ["format_table", "main", "make_parser"]
+
+DEFAULT_SYSTEMS = "Dense,BM25,Hybrid,ValueRetrievalOnly,AtomicLinking,ASEM"
+
+
+def _default_data() -> str:
+    here = Path.cwd()
+    for base in (here, *here.parents):
+        candidate = base / "shared" / "data" / "locomo"
+        if candidate.is_dir():
+            return str(candidate)
+        candidate = base.parent / "shared" / "data" / "locomo"
+        if candidate.is_dir():
+            return str(candidate)
+    return "../shared/data/locomo"
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``asem-bench``."""
+    parser = argparse.ArgumentParser(prog="asem-bench", description="Benchmarks of ASEM against the memory systems a user would pick instead.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("locomo", help="evidence recall on LoCoMo-format conversations")
+    p.add_argument("--data", default=_default_data(), help="a folder of conv-*.json files, one file, or locomo10.json")
+    p.add_argument("--conversations", default=None, help="comma-separated sample ids (default: all)")
+    p.add_argument("--systems", default=DEFAULT_SYSTEMS, help=f"comma-separated (default {DEFAULT_SYSTEMS})")
+    p.add_argument("--manager", default="heuristic", help="ASEM's memory manager")
+    p.add_argument("--llm", default="none", help="LLM for note construction (none: the LLM-free default)")
+    p.add_argument("--reader", default="none", help="answer reader (none: evidence metrics only)")
+    p.add_argument("--feedback-passes", type=int, default=0, help="self-evolution passes over a training half of the questions")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")
+    p.add_argument("--out", type=Path, default=None, help="write every figure and the settings as JSON")
+    p.add_argument("--plots", type=Path, default=None, help="folder for PNG plots")
+    return parser
+
+
+def format_table(results: Sequence[BenchResult]) -> str:
+    """A markdown table of recall@10 per category and overall metrics."""
+    cats = sorted({c for r in results for c in r.per_category}, key=int)
+    head = ["system", *[f"{c} {CATEGORY_NAMES.get(int(c), '?')}" for c in cats], *[f"R@{k}" for k in KS], "hit@10", "MRR", "s/turn", "search p50 ms"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        row = [r.name, *[f"{r.per_category.get(c, {}).get('recall@10', 0.0):.3f}" for c in cats]]
+        row += [f"{r.overall.get(f'recall@{k}', 0.0):.3f}" for k in KS]
+        row += [
+            f"{r.overall.get('hit@10', 0.0):.3f}",
+            f"{r.overall.get('mrr', 0.0):.3f}",
+            f"{r.latency.get('seconds_per_turn', 0.0):.4f}",
+            f"{r.latency.get('search_p50_ms', 0.0):.1f}",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            msg = f"--set expects FIELD=VALUE, got {item!r}"
+            raise SystemExit(msg)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _plots(results: Sequence[BenchResult], folder: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cats = sorted({c for r in results for c in r.per_category}, key=int)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(len(results), 1)
+    for i, r in enumerate(results):
+        ax.bar(
+            [j + i * width for j in range(len(cats) + 1)],
+            [r.per_category.get(c, {}).get("recall@10", 0) for c in cats] + [r.overall.get("recall@10", 0)],
+            width,
+            label=r.name,
+        )
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(cats) + 1)], [f"{c} {CATEGORY_NAMES[int(c)]}" for c in cats] + ["overall"])
+    ax.set_ylabel("evidence recall@10")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("LoCoMo evidence recall@10 by category")
+    fig.tight_layout()
+    paths = [str(folder / "recall_by_category.png")]
+    fig.savefig(paths[0], dpi=110)
+    plt.close(fig)
+    curves = [r for r in results if r.evolution]
+    if curves:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for r in curves:
+            xs = [p["pass"] for p in r.evolution]
+            ax.plot(xs, [p["train_recall@10"] for p in r.evolution], "o-", label=f"{r.name} replayed half")
+            ax.plot(xs, [p["heldout_recall@10"] for p in r.evolution], "s--", label=f"{r.name} held-out half")
+        ax.set_xlabel("feedback pass")
+        ax.set_ylabel("evidence recall@10")
+        ax.legend(fontsize=8)
+        ax.set_title("Self-evolution: utility learning from feedback")
+        fig.tight_layout()
+        paths.append(str(folder / "self_evolution.png"))
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths
+
+
+def _locomo(args: argparse.Namespace) -> int:
+    from .._embedder import SentenceTransformerEmbedder
+
+    if args.llm != "none" or args.reader != "none" or args.manager != "heuristic":
+        print(
+            f"asem-bench: --llm/--reader/--manager other than the defaults are not available in this version (got {args.llm}/{args.reader}/{args.manager})",
+            file=sys.stderr,
+        )
+        return 2
+    convs = load_locomo(args.data)
+    if args.conversations:
+        wanted = set(args.conversations.split(","))
+        convs = [c for c in convs if c.sample_id in wanted]
+        if not convs:
+            print(f"asem-bench: no conversation among {sorted(wanted)}", file=sys.stderr)
+            return 2
+    options = _parse_sets(args.set)
+    embedder = SentenceTransformerEmbedder()
+    systems = build_systems([s.strip() for s in args.systems.split(",") if s.strip()], embedder, options)
+    started = time.time()
+    results = run_locomo(convs, systems, args.feedback_passes, log=lambda m: print(m, file=sys.stderr))
+    turns = sum(len(c.turns) for c in convs)
+    questions = sum(1 for c in convs for q in c.qa if q.category != 5 and q.evidence)
+    when = time.strftime("%Y-%m-%d")
+    print(f"\nLoCoMo evidence retrieval — {len(convs)} conversation(s), {turns} turns, {questions} questions (categories 1-4), {when}, {platform.machine()}")
+    print("Per-category columns: recall@10. R@k: share of a question's evidence among the first k distinct source turns of the hits.\n")
+    print(format_table(results))
+    for r in results:
+        for point in r.evolution:
+            train, held = point["train_recall@10"], point["heldout_recall@10"]
+            print(f"self-evolution {r.name} pass {int(point['pass'])}: replayed half R@10 {train:.3f}, held-out half R@10 {held:.3f}")
+    settings = {
+        "data": str(args.data),
+        "conversations": [c.sample_id for c in convs],
+        "turns": turns,
+        "questions": questions,
+        "systems": [s.name for s in systems],
+        "asem_overrides": options,
+        "feedback_passes": args.feedback_passes,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": platform.platform(),
+        "seconds": time.time() - started,
+    }
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"settings": settings, "systems": {r.name: r.to_dict() for r in results}}, indent=2))
+        print(f"\nwrote {args.out}")
+    if args.plots:
+        for path in _plots(results, args.plots):
+            print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``asem-bench``."""
+    args = make_parser().parse_args(argv)
+    try:
+        if args.command == "locomo":
+            return _locomo(args)
+    except ASEMError as exc:
+        print(f"asem-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

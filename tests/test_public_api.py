@@ -1,0 +1,85 @@
+import importlib
+
+import pytest
+
+import asem_core
+
+EXPECTED = {
+    "ASEM",
+    "ASEMConfig",
+    "ASEMError",
+    "BM25Index",
+    "CATEGORY_NAMES",
+    "ConfigError",
+    "Conversation",
+    "DataFormatError",
+    "DEFAULT_EMBEDDER",
+    "Decision",
+    "Embedder",
+    "Enrichment",
+    "Fact",
+    "FunctionEmbedder",
+    "HeuristicEnricher",
+    "HeuristicManager",
+    "Hit",
+    "InvalidInputError",
+    "Link",
+    "MemoryManager",
+    "ModelLoadError",
+    "Neighbour",
+    "Note",
+    "NoteNotFoundError",
+    "OpType",
+    "Operation",
+    "QA",
+    "SCHEMA_VERSION",
+    "SchemaVersionError",
+    "Scope",
+    "SentenceTransformerEmbedder",
+    "StoreError",
+    "StoreUnavailableError",
+    "Turn",
+    "Version",
+    "__version__",
+    "default_home",
+    "load_locomo",
+    "resolve_embedder",
+    "zscore",
+}
+
+
+def test_all_is_exactly_the_public_api():
+    assert set(asem_core.__all__) == EXPECTED
+    for name in asem_core.__all__:
+        assert hasattr(asem_core, name), name
+
+
+@pytest.mark.parametrize(
+    "module", ["_config", "_embedder", "_enrich", "_errors", "_lexical", "_locomo", "_manager", "_memory", "_retrieval", "_store", "_text", "_types", "cli"]
+)
+def test_every_module_declares_all(module):
+    mod = importlib.import_module(f"asem_core.{module}")
+    assert isinstance(mod.__all__, list)
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name}"
+
+
+def test_errors_share_one_root():
+    for name in [
+        "ConfigError",
+        "DataFormatError",
+        "InvalidInputError",
+        "ModelLoadError",
+        "NoteNotFoundError",
+        "SchemaVersionError",
+        "StoreError",
+        "StoreUnavailableError",
+    ]:
+        assert issubclass(getattr(asem_core, name), asem_core.ASEMError)
+
+
+def test_core_imports_no_framework():
+    import sys
+
+    assert "langchain_core" not in sys.modules or "asem_langchain" in sys.modules
+    assert "llama_index" not in sys.modules
