@@ -7,7 +7,6 @@ from asem_core.bench._locomo_bench import build_systems, run_locomo
 from asem_core.bench._metrics import distinct_sources, evidence_metrics
 from asem_core.bench.cli import format_table
 from asem_core.cli import load_items, main
-
 from conftest import EXAMPLE
 
 

@@ -28,6 +28,9 @@ from ._types import Hit, Link, Note, Operation, OpType, Scope, Version
 __all__ = ["ASEM", "default_home"]
 
 
+_QUERY_CACHE = 1024
+
+
 def default_home() -> Path:
     """``$ASEM_HOME`` or ``~/.asem``."""
     return Path(os.environ.get("ASEM_HOME", "~/.asem")).expanduser()
@@ -121,6 +124,7 @@ class ASEM:
         self._lock = threading.RLock()
         self._states: dict[str, ScopeState] = {}
         self._counters: dict[str, int] = {"searches": 0, "feedbacks": 0, "embedded_texts": 0}
+        self._query_cache: dict[str, np.ndarray] = {}
 
     @classmethod
     def ephemeral(cls, **kwargs: Any) -> ASEM:
@@ -131,6 +135,20 @@ class ASEM:
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         self._counters["embedded_texts"] += len(texts)
         return self.embedder.embed(texts)
+
+    def _embed_query(self, query: str) -> np.ndarray:
+        """Query vector, from a small LRU cache (agents and benchmarks repeat queries)."""
+        with self._lock:
+            cached = self._query_cache.pop(query, None)
+            if cached is not None:
+                self._query_cache[query] = cached
+                return cached
+        vector: np.ndarray = self._embed([query])[0]
+        with self._lock:
+            self._query_cache[query] = vector
+            while len(self._query_cache) > _QUERY_CACHE:
+                self._query_cache.pop(next(iter(self._query_cache)))
+        return vector
 
     def _state(self, scope: Scope) -> ScopeState:
         """The scope's in-memory index, (re)loaded when the store holds notes it has not seen."""
@@ -489,7 +507,7 @@ class ASEM:
             msg = f"k must be a positive integer, got {k!r}"
             raise InvalidInputError(msg)
         scope = Scope(user_id, agent_id, session_id)
-        query_emb = self._embed([query])[0]
+        query_emb = self._embed_query(query)
         with self._lock:
             state = self._state(scope)
             self._counters["searches"] += 1

@@ -129,8 +129,10 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
             system.ingest(conv.sample_id, conv.turns)
             add_times.append((time.perf_counter() - t0) / max(len(conv.turns), 1))
         ingest_s = time.perf_counter() - start
+        t_eval = time.perf_counter()
         by_cat, times = _evaluate(system, convs)
         res = _summarise(system.name, by_cat)
+        eval_s = time.perf_counter() - t_eval
         turns = sum(len(c.turns) for c in convs)
         res.latency = {
             "ingest_seconds": ingest_s,
@@ -139,9 +141,11 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
             "search_p95_ms": float(np.percentile(times, 95) * 1000) if times else 0.0,
             "llm_calls_per_turn": 0.0,
         }
+        t_evo = time.perf_counter()
         if feedback_passes and isinstance(system, ASEMSystem):
             res.evolution = _self_evolution(system, convs, feedback_passes)
-        log(f"{system.name}: recall@10 {res.overall.get('recall@10', 0):.3f}, ingest {ingest_s:.1f} s")
+        evo_s = time.perf_counter() - t_evo
+        log(f"{system.name}: recall@10 {res.overall.get('recall@10', 0):.3f}, ingest {ingest_s:.1f} s, evaluation {eval_s:.1f} s, self-evolution {evo_s:.1f} s")
         results.append(res)
     return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -47,6 +48,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")
     p.add_argument("--out", type=Path, default=None, help="write every figure and the settings as JSON")
     p.add_argument("--plots", type=Path, default=None, help="folder for PNG plots")
+    p = sub.add_parser("perf", help="ingest throughput and search latency against the raw embedder and bare Chroma")
+    p.add_argument("--ingest-texts", type=int, default=2000, help="texts for the ingest throughput test")
+    p.add_argument("--sizes", default="1000,10000,100000", help="store sizes for the search latency test")
+    p.add_argument("--queries", type=int, default=50, help="queries per size")
+    p.add_argument("--store", type=Path, default=None, help="folder for persistent stores (default: in memory; needed for sizes on disk)")
+    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     return parser
 
 
@@ -179,12 +186,60 @@ def _locomo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _perf(args: argparse.Namespace) -> int:
+    from .._embedder import SentenceTransformerEmbedder
+    from ._perf import perf_ingest, perf_search, synthetic_texts
+
+    embedder = SentenceTransformerEmbedder()
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    ingest = perf_ingest(embedder, synthetic_texts(args.ingest_texts))
+    print(f"ASEM perf — {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs\n")
+    print("Ingest (LLM-free default, add_many in batches of 64) against embedding the same texts once:")
+    print(f"  raw embedder {ingest['raw_embedder_texts_per_s']:.1f} texts/s, ASEM {ingest['asem_texts_per_s']:.1f} texts/s, ratio {ingest['ratio']:.2f}")
+    print(f"  add latency per item p50 {ingest['add_p50_ms_per_item']:.1f} ms, p95 {ingest['add_p95_ms_per_item']:.1f} ms\n")
+    rows = perf_search(embedder, sizes, args.queries, args.store)
+    head = [
+        "notes",
+        "ASEM scoped p50/p95",
+        "ASEM unscoped p50/p95",
+        "bare Chroma p50/p95",
+        "bare filtered p50/p95",
+        "ratio p50",
+        "feedback p50",
+        "store MB",
+        "RSS MB",
+    ]
+    print("Search latency in ms (query embedding included everywhere):\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        cells = [
+            f"{int(r['notes'])}",
+            f"{r['asem_scoped_p50_ms']:.1f} / {r['asem_scoped_p95_ms']:.1f}",
+            f"{r['asem_unscoped_p50_ms']:.1f} / {r['asem_unscoped_p95_ms']:.1f}",
+            f"{r['bare_chroma_p50_ms']:.1f} / {r['bare_chroma_p95_ms']:.1f}",
+            f"{r['bare_chroma_filtered_p50_ms']:.1f} / {r['bare_chroma_filtered_p95_ms']:.1f}",
+            f"{r['ratio_scoped_p50']:.2f}",
+            f"{r['feedback_p50_ms']:.1f}",
+            f"{r['store_mb']:.0f}",
+            f"{r['rss_mb']:.0f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"settings": vars(args) | {"store": str(args.store), "out": str(args.out)}, "ingest": ingest, "search": rows}, indent=2))
+        print(f"\nwrote {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``asem-bench``."""
     args = make_parser().parse_args(argv)
     try:
         if args.command == "locomo":
             return _locomo(args)
+        if args.command == "perf":
+            return _perf(args)
     except ASEMError as exc:
         print(f"asem-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
