@@ -37,6 +37,8 @@ EXPECTED = {
     "Scope",
     "SentenceTransformerEmbedder",
     "StoreError",
+    "StoreLockedError",
+    "format_memories",
     "StoreUnavailableError",
     "Turn",
     "Version",
@@ -55,7 +57,8 @@ def test_all_is_exactly_the_public_api():
 
 
 @pytest.mark.parametrize(
-    "module", ["_config", "_embedder", "_enrich", "_errors", "_lexical", "_locomo", "_manager", "_memory", "_retrieval", "_store", "_text", "_types", "cli"]
+    "module",
+    ["_config", "_embedder", "_enrich", "_errors", "_lexical", "_locomo", "_manager", "_memory", "_prompt", "_retrieval", "_store", "_text", "_types", "cli"],
 )
 def test_every_module_declares_all(module):
     mod = importlib.import_module(f"asem_core.{module}")
@@ -73,6 +76,7 @@ def test_errors_share_one_root():
         "NoteNotFoundError",
         "SchemaVersionError",
         "StoreError",
+        "StoreLockedError",
         "StoreUnavailableError",
     ]:
         assert issubclass(getattr(asem_core, name), asem_core.ASEMError)

@@ -1,48 +1,11 @@
 """ASEM against a real `chroma run` server on 127.0.0.1."""
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
 from asem_core import ASEM, OpType, StoreUnavailableError
+from conftest import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = _free_port()
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path_factory.mktemp("chroma")), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def test_core_flow_through_a_server(server, embedder):
@@ -69,4 +32,4 @@ def test_core_flow_through_a_server(server, embedder):
 
 def test_a_server_that_is_down_gives_a_typed_error(embedder):
     with pytest.raises(StoreUnavailableError, match="unavailable"):
-        ASEM(url=f"http://127.0.0.1:{_free_port()}", embedder=embedder)
+        ASEM(url=f"http://127.0.0.1:{free_port()}", embedder=embedder)

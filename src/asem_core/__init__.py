@@ -22,12 +22,14 @@ from ._errors import (
     NoteNotFoundError,
     SchemaVersionError,
     StoreError,
+    StoreLockedError,
     StoreUnavailableError,
 )
 from ._lexical import BM25Index
 from ._locomo import CATEGORY_NAMES, QA, Conversation, Turn, load_locomo
 from ._manager import Decision, Fact, HeuristicManager, MemoryManager, Neighbour
 from ._memory import ASEM, default_home
+from ._prompt import format_memories
 from ._retrieval import zscore
 from ._store import SCHEMA_VERSION
 from ._types import Hit, Link, Note, Operation, OpType, Scope, Version
@@ -67,11 +69,13 @@ __all__ = [
     "Scope",
     "SentenceTransformerEmbedder",
     "StoreError",
+    "StoreLockedError",
     "StoreUnavailableError",
     "Turn",
     "Version",
     "__version__",
     "default_home",
+    "format_memories",
     "load_locomo",
     "resolve_embedder",
     "zscore",

@@ -67,6 +67,8 @@ class ASEMConfig:
     extension_threshold: float = 0.70
     """Heuristic manager: intent similarity above which a same-speaker fact that contains every
     content word of a note, and more, updates that note."""
+    lock_timeout: float = 10.0
+    """Seconds to wait for a local store that another process has open, before StoreLockedError."""
     max_text_chars: int = 100_000
     """Largest accepted text; longer input is rejected with InvalidInputError."""
     keywords_per_note: int = 8
@@ -98,6 +100,7 @@ class ASEMConfig:
             "update_threshold": (-1.0, 1.0),
             "extension_threshold": (-1.0, 1.0),
             "max_text_chars": (1, 100_000_000),
+            "lock_timeout": (0.0, 86_400.0),
             "keywords_per_note": (1, 100),
         }
         for f in fields(self):

@@ -10,6 +10,7 @@ Every error that ASEM raises on purpose derives from :class:`ASEMError`::
     ├── ModelLoadError                             an embedder or model that cannot be loaded
     └── StoreError                                 the Chroma store failed
         ├── StoreUnavailableError                  the server is down or went away
+        ├── StoreLockedError                       another process has this local store open
         └── SchemaVersionError                     the store was written by an incompatible version
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "NoteNotFoundError",
     "SchemaVersionError",
     "StoreError",
+    "StoreLockedError",
     "StoreUnavailableError",
 ]
 
@@ -65,3 +67,7 @@ class StoreUnavailableError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The store was written by an ASEM version whose schema this one cannot read."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds this local store open for writing (use a Chroma server to share a store)."""

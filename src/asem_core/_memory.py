@@ -8,6 +8,7 @@ import math
 import os
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,11 +121,24 @@ class ASEM:
         elif url is not None:
             self.store = ChromaStore.open(url=url, embedder_name=self.embedder.name)
         else:
-            self.store = ChromaStore.open(path=Path(path) if path is not None else default_home(), embedder_name=self.embedder.name)
+            self.store = ChromaStore.open(
+                path=Path(path) if path is not None else default_home(), embedder_name=self.embedder.name, lock_timeout=self.config.lock_timeout
+            )
+        self._finalizer = weakref.finalize(self, self.store.close)
         self._lock = threading.RLock()
         self._states: dict[str, ScopeState] = {}
         self._counters: dict[str, int] = {"searches": 0, "feedbacks": 0, "embedded_texts": 0}
         self._query_cache: dict[str, np.ndarray] = {}
+
+    def close(self) -> None:
+        """Release the store (and the lock on a local folder). Also done when the object is collected."""
+        self._finalizer()
+
+    def __enter__(self) -> ASEM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def ephemeral(cls, **kwargs: Any) -> ASEM:

@@ -15,6 +15,8 @@ are much slower in Chroma 1.5) and makes isolation structural rather than a filt
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -24,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InvalidInputError, SchemaVersionError, StoreError, StoreUnavailableError
+from ._errors import InvalidInputError, SchemaVersionError, StoreError, StoreLockedError, StoreUnavailableError
 from ._types import Link, Note, OpType, Scope, Version
 
 __all__ = ["SCHEMA_VERSION", "ChromaStore"]
 
 SCHEMA_VERSION = 1
+LOCK_FILE = ".asem.lock"
 _PAGE = 5000
 _DUMMY = [1.0]
 
@@ -97,6 +100,67 @@ def record_to_note(note_id: str, content: str, meta: dict[str, Any]) -> Note:
     )
 
 
+_LOCKS: dict[str, tuple[Any, int]] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def acquire_folder_lock(folder: Path, timeout: float) -> str:
+    """Take this process's exclusive lock on a local store folder (re-entrant within the process).
+
+    Chroma's embedded store must not be written by two processes at once; a second process waits
+    up to ``timeout`` seconds, then gets :class:`StoreLockedError`.
+
+    Returns:
+        The key to pass to :func:`release_folder_lock`.
+    """
+    key = str(folder.resolve())
+    with _LOCKS_GUARD:
+        held = _LOCKS.get(key)
+        if held is not None:
+            _LOCKS[key] = (held[0], held[1] + 1)
+            return key
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no advisory locks on this platform
+            _LOCKS[key] = (None, 1)
+            return key
+        fh = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held open while the store is open
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    owner = fh.read().strip() or "another process"
+                    fh.close()
+                    msg = f"the store at {folder} is open in process {owner}; close it there, or share the store through a Chroma server (ASEM(url=...))"
+                    raise StoreLockedError(msg) from None
+                time.sleep(0.05)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        _LOCKS[key] = (fh, 1)
+        return key
+
+
+def release_folder_lock(key: str) -> None:
+    """Release one hold of a folder lock taken by :func:`acquire_folder_lock`."""
+    with _LOCKS_GUARD:
+        held = _LOCKS.get(key)
+        if held is None:
+            return
+        fh, count = held
+        if count > 1:
+            _LOCKS[key] = (fh, count - 1)
+            return
+        del _LOCKS[key]
+        if fh is not None:
+            fh.close()  # closing the file drops the flock
+
+
 class ChromaStore:
     """Low-level persistence over a Chroma client. Thread-safety is the caller's (ASEM holds a lock).
 
@@ -106,8 +170,9 @@ class ChromaStore:
         embedder_name: Recorded in the store on creation; a mismatch later is reported.
     """
 
-    def __init__(self, client: Any, prefix: str = "asem_", embedder_name: str = "") -> None:
+    def __init__(self, client: Any, prefix: str = "asem_", embedder_name: str = "", lock_key: str | None = None) -> None:
         self._client = client
+        self.lock_key = lock_key
         self.prefix = prefix
         self._collections: dict[str, Any] = {}
         try:
@@ -120,8 +185,10 @@ class ChromaStore:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: str | Path | None = None, url: str | None = None, ephemeral: bool = False, embedder_name: str = "") -> ChromaStore:
-        """Open a persistent folder, a Chroma server URL or a fresh in-memory store."""
+    def open(
+        cls, path: str | Path | None = None, url: str | None = None, ephemeral: bool = False, embedder_name: str = "", lock_timeout: float = 10.0
+    ) -> ChromaStore:
+        """Open a persistent folder (locked for this process), a Chroma server URL or a fresh in-memory store."""
         import chromadb
         from chromadb.config import Settings
 
@@ -145,12 +212,23 @@ class ChromaStore:
             assert path is not None
             folder = Path(path).expanduser()
             folder.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(folder), settings=settings)
-            return cls(client, embedder_name=embedder_name)
+            key = acquire_folder_lock(folder, lock_timeout)
+            try:
+                client = chromadb.PersistentClient(path=str(folder), settings=settings)
+                return cls(client, embedder_name=embedder_name, lock_key=key)
+            except BaseException:
+                release_folder_lock(key)
+                raise
         except (InvalidInputError, StoreError):
             raise
         except Exception as exc:
             raise _wrap(exc, f"open {url or path or 'an in-memory store'}") from exc
+
+    def close(self) -> None:
+        """Release the folder lock (if any). The store must not be used afterwards."""
+        if self.lock_key is not None:
+            release_folder_lock(self.lock_key)
+            self.lock_key = None
 
     def _check_schema(self, embedder_name: str) -> None:
         got = self._meta.get(ids=["schema"], include=["metadatas"])
