@@ -25,7 +25,14 @@ def main() -> None:
         mem = ASEM(url=sys.argv[2])
         tag = sys.argv[3]
         for i in range(int(sys.argv[4])):
-            mem.add(f"Process {tag} remembers fact number {i} about topic {i * 7 % 13}.", user_id="shared", metadata={"source_id": f"{tag}-{i}"})
+            words = (
+                ["violin", "garden", "Lisbon", "ramen", "marathon", "pottery", "beagle", "museum"]
+                if tag == "p1"
+                else ["tax", "piano", "Porto", "sushi", "chess", "sailing", "parrot", "opera"]
+            )
+            mem.add(
+                f"On day {i} the {words[i % 8]} plan needed {i * 3 + 1} {words[(i + 3) % 8]} items.", user_id="shared", metadata={"source_id": f"{tag}-{i}"}
+            )
     else:
         raise SystemExit(f"unknown mode {mode}")
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +26,14 @@ def embedder() -> SentenceTransformerEmbedder:
     return emb
 
 
-@pytest.fixture()
-def mem(embedder: SentenceTransformerEmbedder) -> Iterator[ASEM]:
-    yield ASEM.ephemeral(embedder=embedder)
+@pytest.fixture(params=["embedded", "server"])
+def mem(request: pytest.FixtureRequest, embedder: SentenceTransformerEmbedder) -> Iterator[ASEM]:
+    """The core suite runs twice: on an in-process Chroma and through a real `chroma run` server."""
+    if request.param == "server":
+        url = request.getfixturevalue("server")
+        yield ASEM(url=url, embedder=embedder, namespace=uuid.uuid4().hex[:12])
+    else:
+        yield ASEM.ephemeral(embedder=embedder)
 
 
 @pytest.fixture()

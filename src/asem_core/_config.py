@@ -56,8 +56,6 @@ class ASEMConfig:
     """Minimum cosine similarity (of intent embeddings) for a similarity link."""
     lexical_window: int = 1
     """Lexical channel: add the text of the notes linked by "follows" (0 disables)."""
-    dense_window: float = 0.0
-    """Dense channel: weight of the preceding note's content vector mixed into a new note's vector."""
     link_adjacent: bool = True
     """Link consecutive items of one batch or message list ("follows" relation)."""
     duplicate_threshold: float = 0.97
@@ -93,7 +91,6 @@ class ASEMConfig:
             "hop_weight": (0.0, 10.0),
             "hop_sources": (0, 1000),
             "link_k": (0, 100),
-            "dense_window": (0.0, 10.0),
             "lexical_window": (0, 10),
             "link_threshold": (-1.0, 1.0),
             "duplicate_threshold": (-1.0, 1.0),

@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import threading
 import uuid
 import weakref
@@ -30,6 +31,7 @@ __all__ = ["ASEM", "default_home"]
 
 
 _QUERY_CACHE = 1024
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 def default_home() -> Path:
@@ -90,6 +92,7 @@ class ASEM:
         url: URL of a Chroma server (``chroma run``) instead of a local folder.
         embedder: Model name or path, an :class:`Embedder`, or a LangChain/LlamaIndex embedding.
         manager: ``"heuristic"`` (default) or a :class:`MemoryManager`.
+        namespace: Keeps several independent memories in one folder or on one server.
         config: An :class:`ASEMConfig`; keyword overrides below are applied on top.
         **overrides: Any :class:`ASEMConfig` field, e.g. ``lam=0.3``.
 
@@ -106,11 +109,15 @@ class ASEM:
         embedder: Embedder | str | Any | None = None,
         manager: MemoryManager | str | None = None,
         config: ASEMConfig | None = None,
+        namespace: str | None = None,
         _ephemeral: bool = False,
         **overrides: Any,
     ) -> None:
         if path is not None and url is not None:
             msg = "give either path= (a local store) or url= (a Chroma server), not both"
+            raise ConfigError(msg)
+        if namespace is not None and not _NAMESPACE.fullmatch(namespace):
+            msg = f"namespace must be 1-40 letters, digits, '_' or '-', got {namespace!r}"
             raise ConfigError(msg)
         self.config = (config or ASEMConfig()).replace(**overrides) if overrides else (config or ASEMConfig())
         self.embedder = resolve_embedder(embedder)
@@ -119,10 +126,13 @@ class ASEM:
         if _ephemeral:
             self.store = ChromaStore.open(ephemeral=True, embedder_name=self.embedder.name)
         elif url is not None:
-            self.store = ChromaStore.open(url=url, embedder_name=self.embedder.name)
+            self.store = ChromaStore.open(url=url, embedder_name=self.embedder.name, namespace=namespace)
         else:
             self.store = ChromaStore.open(
-                path=Path(path) if path is not None else default_home(), embedder_name=self.embedder.name, lock_timeout=self.config.lock_timeout
+                path=Path(path) if path is not None else default_home(),
+                embedder_name=self.embedder.name,
+                lock_timeout=self.config.lock_timeout,
+                namespace=namespace,
             )
         self._finalizer = weakref.finalize(self, self.store.close)
         self._lock = threading.RLock()
@@ -472,20 +482,19 @@ class ASEM:
         ops: Sequence[Operation],
         now: str,
     ) -> None:
-        """Write a batch: history first (every note has its history), then notes, then the log."""
+        """Write a batch: history first (every note has its history), then notes, then the log.
+
+        Existing notes are re-read just before the write and this batch's changes are merged into
+        the fresh copies (links and sources united, utility kept), so a writer in another process
+        (through a Chroma server) loses no link, source or utility update made in the meantime.
+        """
         if changed:
+            self._merge_fresh(scope, changed, new_intent, versions)
             to_embed = [n for nid, n in changed.items() if nid in new_intent or nid in reembed]
             plain = [n for nid, n in changed.items() if nid not in new_intent and nid not in reembed]
             self.store.put_versions([Version(changed[nid], op, reason, now) for nid, (op, reason) in versions.items()])
             if to_embed:
                 joint, intents = self._embeddings_for(to_embed, {k: v for k, v in new_intent.items() if k not in reembed})
-                if self.config.dense_window > 0:
-                    # the dense vector of a new note leans toward the note it follows (the turn before it)
-                    for row, note in enumerate(to_embed):
-                        prev = next((lk.target for lk in note.links if lk.relation == "follows" and lk.target in new_intent and note.id in new_intent), None)
-                        if prev is not None:
-                            joint[row] = joint[row] + self.config.dense_window * new_intent[prev]
-                            joint[row] /= np.linalg.norm(joint[row])
                 self.store.put_notes(to_embed, joint, intents)
             if plain:
                 self.store.put_notes(plain, None, None)
@@ -495,6 +504,22 @@ class ASEM:
         for note in changed.values():
             self._index(state, note)
         state.count = self.store.count(scope)
+
+    def _merge_fresh(self, scope: Scope, changed: dict[str, Note], new_intent: Mapping[str, np.ndarray], versions: Mapping[str, tuple[OpType, str]]) -> None:
+        existing = [nid for nid in changed if nid not in new_intent]
+        if not existing:
+            return
+        fresh, _ = self.store.get_notes(scope, existing)
+        for current in fresh:
+            mine = changed[current.id]
+            targets = {lk.target for lk in current.links}
+            current.links += [lk for lk in mine.links if lk.target not in targets]
+            current.source_ids += [sid for sid in mine.source_ids if sid not in current.source_ids]
+            if current.id in versions:
+                current.content, current.valid, current.timestamp = mine.content, mine.valid, mine.timestamp
+                current.keywords, current.updated_at = mine.keywords, mine.updated_at
+                current.version = max(current.version + 1, mine.version)
+            changed[current.id] = current
 
     # ------------------------------------------------------------------ search and feedback
     def search(

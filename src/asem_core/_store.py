@@ -186,13 +186,20 @@ class ChromaStore:
     # ------------------------------------------------------------------ opening
     @classmethod
     def open(
-        cls, path: str | Path | None = None, url: str | None = None, ephemeral: bool = False, embedder_name: str = "", lock_timeout: float = 10.0
+        cls,
+        path: str | Path | None = None,
+        url: str | None = None,
+        ephemeral: bool = False,
+        embedder_name: str = "",
+        lock_timeout: float = 10.0,
+        namespace: str | None = None,
     ) -> ChromaStore:
         """Open a persistent folder (locked for this process), a Chroma server URL or a fresh in-memory store."""
         import chromadb
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        prefix = f"asem_{namespace}_" if namespace else "asem_"
         try:
             if url is not None:
                 from urllib.parse import urlparse
@@ -204,7 +211,7 @@ class ChromaStore:
                 port = parsed.port or (443 if parsed.scheme == "https" else 8000)
                 client = chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings)
                 client.heartbeat()
-                return cls(client, embedder_name=embedder_name)
+                return cls(client, prefix=prefix, embedder_name=embedder_name)
             if ephemeral:
                 client = chromadb.EphemeralClient(settings=settings)
                 # Ephemeral clients of one process share their data: a unique prefix isolates this store.
@@ -215,7 +222,7 @@ class ChromaStore:
             key = acquire_folder_lock(folder, lock_timeout)
             try:
                 client = chromadb.PersistentClient(path=str(folder), settings=settings)
-                return cls(client, embedder_name=embedder_name, lock_key=key)
+                return cls(client, prefix=prefix, embedder_name=embedder_name, lock_key=key)
             except BaseException:
                 release_folder_lock(key)
                 raise
