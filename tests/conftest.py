@@ -49,26 +49,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def start_server(path: Path, port: int) -> subprocess.Popen:
+    """Start `chroma run` on 127.0.0.1:port and wait until it accepts connections."""
     chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
     proc = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path_factory.mktemp("chroma")), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
+                return proc
         except OSError:
             time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield url
+    proc.kill()
+    pytest.fail("chroma run did not start within 60 s")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    port = free_port()
+    proc = start_server(tmp_path_factory.mktemp("chroma"), port)
+    yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)

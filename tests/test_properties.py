@@ -43,7 +43,7 @@ def test_bad_rewards_change_nothing(shared_mem, reward):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(min_size=1, max_size=40).filter(lambda s: s.strip()))
-def test_no_call_in_one_scope_reaches_another(shared_mem, query):
+def test_no_call_in_one_scope_reaches_another(shared_mem, tmp_path_factory, query):
     private = shared_mem.all(user_id="b")[0]
     assert all(h.note.id != private.id for h in shared_mem.search(query, user_id="a", k=10))
     for call in (shared_mem.get, shared_mem.history):
@@ -52,3 +52,49 @@ def test_no_call_in_one_scope_reaches_another(shared_mem, query):
     with pytest.raises(NoteNotFoundError):
         shared_mem.feedback(1.0, [private.id], user_id="a")
     assert shared_mem.get(private.id, user_id="b").q == pytest.approx(0.5)
+    dump = tmp_path_factory.mktemp("export") / "a.jsonl"
+    shared_mem.export(dump, user_id="a")
+    assert private.id not in dump.read_text()
+
+
+ops_strategy = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.sampled_from(["tea", "Lisbon", "violin", "garden", "ramen", "chess"]), st.integers(0, 99)),
+        st.tuples(st.just("update"), st.integers(0, 20), st.integers(0, 99)),
+        st.tuples(st.just("delete"), st.integers(0, 20), st.just(0)),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops_strategy)
+def test_store_matches_a_model_and_keeps_every_version(embedder, ops):
+    mem = ASEM.ephemeral(embedder=embedder)
+    model: dict[str, list[tuple[str, bool]]] = {}  # note id -> versions (content, valid)
+    order: list[str] = []
+    for kind, a, b in ops:
+        if kind == "add":
+            op = mem.add(f"Note about {a} number {b}.", user_id="m", metadata={"source_id": f"{a}-{b}"})[0]
+            if op.op.value == "ADD":
+                model[op.note_id] = [(f"Note about {a} number {b}.", True)]
+                order.append(op.note_id)
+            elif op.note_id in model:  # UPDATE, or NOOP that merged provenance: each new version is recorded
+                note = mem.get(op.note_id, user_id="m")
+                while len(model[op.note_id]) < note.version:
+                    model[op.note_id].append((note.content, note.valid))
+        elif order:
+            nid = order[a % len(order)]
+            content, valid = model[nid][-1]
+            if kind == "update" and valid:
+                mem.update(nid, f"{content} Revised {b}.", user_id="m")
+                model[nid].append((f"{content} Revised {b}.", True))
+            elif kind == "delete" and valid:
+                mem.delete(nid, user_id="m")
+                model[nid].append((content, False))
+    assert {n.id for n in mem.all(user_id="m", include_invalid=True)} == set(model)
+    assert {n.id for n in mem.all(user_id="m")} == {nid for nid, vs in model.items() if vs[-1][1]}
+    for nid, versions in model.items():
+        history = mem.history(nid, user_id="m")
+        assert [(v.note.content, v.note.valid) for v in history][-len(versions) :] == versions

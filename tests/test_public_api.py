@@ -41,11 +41,13 @@ EXPECTED = {
     "format_memories",
     "StoreUnavailableError",
     "Turn",
+    "UtilityTable",
     "Version",
     "__version__",
     "default_home",
     "load_locomo",
     "resolve_embedder",
+    "value_rerank",
     "zscore",
 }
 
@@ -58,7 +60,23 @@ def test_all_is_exactly_the_public_api():
 
 @pytest.mark.parametrize(
     "module",
-    ["_config", "_embedder", "_enrich", "_errors", "_lexical", "_locomo", "_manager", "_memory", "_prompt", "_retrieval", "_store", "_text", "_types", "cli"],
+    [
+        "_config",
+        "_embedder",
+        "_enrich",
+        "_errors",
+        "_ingest",
+        "_lexical",
+        "_locomo",
+        "_manager",
+        "_memory",
+        "_prompt",
+        "_retrieval",
+        "_store",
+        "_text",
+        "_types",
+        "cli",
+    ],
 )
 def test_every_module_declares_all(module):
     mod = importlib.import_module(f"asem_core.{module}")

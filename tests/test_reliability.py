@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from asem_core import ASEM, OpType, SchemaVersionError, StoreLockedError, format_memories, load_locomo
+from asem_core import ASEM, OpType, SchemaVersionError, StoreLockedError, StoreUnavailableError, format_memories, load_locomo
+from conftest import free_port, start_server
 
 WORKER = Path(__file__).with_name("_worker.py")
 
@@ -152,3 +153,39 @@ def test_huge_and_binary_inputs_are_rejected_and_nothing_is_written(mem):
             mem.add(bad, user_id="u")  # type: ignore[arg-type]
     assert mem.stats()["notes"] == 0
     assert json.dumps(mem.stats())  # stats stay serialisable
+
+
+def test_a_server_that_goes_away_gives_a_typed_error_and_the_store_stays_consistent(tmp_path, embedder):
+    port = free_port()
+    proc = start_server(tmp_path, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        mem = ASEM(url=url, embedder=embedder)
+        mem.add_many(
+            [{"text": f"Fact {i} about the {w} project.", "metadata": {"source_id": f"s{i}"}} for i, w in enumerate(["garden", "violin", "tax"])], user_id="u"
+        )
+        proc.terminate()
+        proc.wait(timeout=20)
+        with pytest.raises(StoreUnavailableError):
+            mem.add("One more fact about the garden.", user_id="u", metadata={"source_id": "s9"})
+        with pytest.raises(StoreUnavailableError):
+            mem.search("garden", user_id="u")
+        proc = start_server(tmp_path, port)
+        again = ASEM(url=url, embedder=embedder)
+        sources = _consistent(again, "u")
+        assert {"s0", "s1", "s2"} <= set(sources)
+        again.add("One more fact about the garden.", user_id="u", metadata={"source_id": "s9"})
+        assert "s9" in _consistent(again, "u")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_export_of_one_scope_holds_only_that_scope(mem, tmp_path):
+    mem.add("Alice likes tea.", user_id="alice")
+    mem.add("Bob likes coffee.", user_id="bob")
+    dump = tmp_path / "alice.jsonl"
+    assert mem.export(dump, user_id="alice") == 1
+    rows = [json.loads(line) for line in dump.read_text().splitlines()]
+    assert [r["note"]["scope"] for r in rows] == [{"user_id": "alice"}]
+    assert "coffee" not in dump.read_text()

@@ -33,6 +33,7 @@ from ._prompt import format_memories
 from ._retrieval import zscore
 from ._store import SCHEMA_VERSION
 from ._types import Hit, Link, Note, Operation, OpType, Scope, Version
+from ._utility import UtilityTable, value_rerank
 
 __version__ = "0.1.0"
 
@@ -72,11 +73,13 @@ __all__ = [
     "StoreLockedError",
     "StoreUnavailableError",
     "Turn",
+    "UtilityTable",
     "Version",
     "__version__",
     "default_home",
     "format_memories",
     "load_locomo",
     "resolve_embedder",
+    "value_rerank",
     "zscore",
 ]

@@ -65,6 +65,8 @@ class ASEMConfig:
     extension_threshold: float = 0.70
     """Heuristic manager: intent similarity above which a same-speaker fact that contains every
     content word of a note, and more, updates that note."""
+    query_cache: int = 1024
+    """Query embeddings kept in an LRU cache (0 disables; benchmarks of latency disable it)."""
     lock_timeout: float = 10.0
     """Seconds to wait for a local store that another process has open, before StoreLockedError."""
     max_text_chars: int = 100_000
@@ -98,6 +100,7 @@ class ASEMConfig:
             "extension_threshold": (-1.0, 1.0),
             "max_text_chars": (1, 100_000_000),
             "lock_timeout": (0.0, 86_400.0),
+            "query_cache": (0, 1_000_000),
             "keywords_per_note": (1, 100),
         }
         for f in fields(self):

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import re
 import threading
-import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +16,19 @@ import numpy as np
 
 from ._config import ASEMConfig
 from ._embedder import Embedder, resolve_embedder
-from ._enrich import HeuristicEnricher, joint_text, lexical_text
+from ._enrich import HeuristicEnricher
 from ._errors import ConfigError, DataFormatError, InvalidInputError, NoteNotFoundError
-from ._manager import Decision, Fact, MemoryManager, Neighbour, resolve_manager
+from ._ingest import IngestPipeline, check_metadata, message_parts
+from ._manager import MemoryManager, resolve_manager
 from ._retrieval import ScopeState, two_phase_search
 from ._store import ChromaStore
-from ._text import normalize_timestamp, now_iso, validate_text
-from ._types import Hit, Link, Note, Operation, OpType, Scope, Version
+from ._text import now_iso, validate_text
+from ._types import Hit, Note, Operation, OpType, Scope, Version
+from ._utility import UtilityTable, check_reward, ema
 
 __all__ = ["ASEM", "default_home"]
 
 
-_QUERY_CACHE = 1024
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
@@ -39,52 +37,7 @@ def default_home() -> Path:
     return Path(os.environ.get("ASEM_HOME", "~/.asem")).expanduser()
 
 
-@dataclass
-class _Item:
-    text: str
-    timestamp: str
-    metadata: dict[str, Any]
-    speaker: str | None
-    source_id: str | None
-
-
-def _speaker_of(note: Note) -> str | None:
-    speaker = note.metadata.get("speaker")
-    return str(speaker) if speaker is not None else None
-
-
-def _check_metadata(metadata: object, where: str) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping):
-        msg = f"{where}: metadata must be a dict, got {type(metadata).__name__}"
-        raise InvalidInputError(msg)
-    try:
-        json.dumps(dict(metadata))
-    except (TypeError, ValueError) as exc:
-        msg = f"{where}: metadata must be JSON-serialisable ({exc})"
-        raise InvalidInputError(msg) from exc
-    if "source_id" in metadata and not isinstance(metadata["source_id"], (str, int)):
-        msg = f"{where}: metadata['source_id'] must be a string or int"
-        raise InvalidInputError(msg)
-    return dict(metadata)
-
-
-def _message_parts(message: Any, where: str) -> tuple[str, str]:
-    """(role, content) of a dict message or a LangChain-style message object."""
-    if isinstance(message, Mapping):
-        role, content = message.get("role") or message.get("speaker") or message.get("type"), message.get("content", message.get("text"))
-    else:
-        role, content = getattr(message, "type", None), getattr(message, "content", None)
-        name = getattr(message, "name", None)
-        role = name or role
-    if not isinstance(content, str):
-        msg = f"{where}: a message needs string content (a dict with 'content' or an object with .content)"
-        raise InvalidInputError(msg)
-    return str(role or "user"), content
-
-
-class ASEM:
+class ASEM(IngestPipeline):
     """Agentic self-evolving memory over a Chroma store.
 
     Args:
@@ -139,6 +92,14 @@ class ASEM:
         self._states: dict[str, ScopeState] = {}
         self._counters: dict[str, int] = {"searches": 0, "feedbacks": 0, "embedded_texts": 0}
         self._query_cache: dict[str, np.ndarray] = {}
+        self._utilities: UtilityTable | None = None
+
+    @property
+    def utilities(self) -> UtilityTable:
+        """Utilities of items kept outside ASEM (e.g. a LlamaIndex index's node ids), persisted in this store."""
+        if self._utilities is None:
+            self._utilities = UtilityTable(self.store.client, f"{self.store.prefix}utility", self.config.q0)
+        return self._utilities
 
     def close(self) -> None:
         """Release the store (and the lock on a local folder). Also done when the object is collected."""
@@ -156,78 +117,6 @@ class ASEM:
         return cls(_ephemeral=True, **kwargs)
 
     # ------------------------------------------------------------------ helpers
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        self._counters["embedded_texts"] += len(texts)
-        return self.embedder.embed(texts)
-
-    def _embed_query(self, query: str) -> np.ndarray:
-        """Query vector, from a small LRU cache (agents and benchmarks repeat queries)."""
-        with self._lock:
-            cached = self._query_cache.pop(query, None)
-            if cached is not None:
-                self._query_cache[query] = cached
-                return cached
-        vector: np.ndarray = self._embed([query])[0]
-        with self._lock:
-            self._query_cache[query] = vector
-            while len(self._query_cache) > _QUERY_CACHE:
-                self._query_cache.pop(next(iter(self._query_cache)))
-        return vector
-
-    def _state(self, scope: Scope) -> ScopeState:
-        """The scope's in-memory index, (re)loaded when the store holds notes it has not seen."""
-        state = self._states.get(scope.key)
-        count = self.store.count(scope)
-        if state is not None and state.count == count:
-            return state
-        state = ScopeState()
-        for note in self.store.iter_notes(scope):
-            self._index(state, note)
-        state.count = count
-        self._states[scope.key] = state
-        return state
-
-    def _index(self, state: ScopeState, note: Note) -> None:
-        """Bring the scope's in-memory index up to date with one (new or changed) note.
-
-        The lexical document of a note is its own text plus, with ``lexical_window``, the text of
-        the notes it is linked to by "follows" (the turns around it), so a reply is found by the
-        words of the question it answers.
-        """
-        state.links[note.id] = [link.target for link in note.links]
-        state.follows[note.id] = [link.target for link in note.links if link.relation == "follows"]
-        for sid in note.source_ids:
-            state.sources[sid] = note.id
-        if note.valid:
-            state.valid.add(note.id)
-            state.texts[note.id] = lexical_text(note.content, note.keywords, note.context)
-        else:
-            state.valid.discard(note.id)
-            state.texts.pop(note.id, None)
-            state.bm25.remove(note.id)
-        for nid in [note.id, *state.follows[note.id]]:
-            if nid in state.valid and nid in state.texts:
-                window = (
-                    [state.texts[o] for o in state.follows.get(nid, ())[: 2 * self.config.lexical_window] if o in state.texts]
-                    if self.config.lexical_window
-                    else []
-                )
-                state.bm25.add(nid, " ".join([state.texts[nid], *window]))
-
-    def _embeddings_for(self, notes: Sequence[Note], known: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(joint, intent) embeddings of notes; intents already in ``known`` are not recomputed."""
-        known = known or {}
-        missing = [n for n in notes if n.id not in known]
-        fresh = dict(zip((n.id for n in missing), self._embed([n.content for n in missing]))) if missing else {}
-        intents = np.stack([known[n.id] if n.id in known else fresh[n.id] for n in notes]).astype(np.float32)
-        if self.config.embed_mode == "mean":
-            metas = self._embed([joint_text("", n.keywords, n.tags, n.context, _speaker_of(n)) for n in notes])
-            joint = intents + metas
-            joint /= np.linalg.norm(joint, axis=1, keepdims=True)
-        else:
-            joint = self._embed([joint_text(n.content, n.keywords, n.tags, n.context, _speaker_of(n)) for n in notes])
-        return joint, intents
-
     def _get_in_scope(self, note_id: str, scope: Scope) -> Note:
         if not isinstance(note_id, str) or not note_id:
             msg = f"note id must be a non-empty string, got {note_id!r}"
@@ -285,27 +174,10 @@ class ASEM:
             raise InvalidInputError(msg)
         items = []
         for i, message in enumerate(messages):
-            role, content = _message_parts(message, f"messages[{i}]")
-            meta = {"speaker": role, **_check_metadata(metadata, "add_messages")}
+            role, content = message_parts(message, f"messages[{i}]")
+            meta = {"speaker": role, **check_metadata(metadata, "add_messages")}
             items.append({"text": content, "timestamp": timestamp, "metadata": meta})
         return self.add_many(items, user_id=user_id, agent_id=agent_id, session_id=session_id)
-
-    def _parse_items(self, items: Iterable[Any]) -> list[_Item]:
-        parsed: list[_Item] = []
-        for i, raw in enumerate(items):
-            where = f"item {i}"
-            if isinstance(raw, str):
-                raw = {"text": raw}
-            if not isinstance(raw, Mapping):
-                msg = f"{where}: must be a string or a dict with 'text', got {type(raw).__name__}"
-                raise InvalidInputError(msg)
-            text = validate_text(raw.get("text"), self.config.max_text_chars, f"{where}: text")
-            meta = _check_metadata(raw.get("metadata"), where)
-            ts = normalize_timestamp(raw.get("timestamp"))
-            speaker = meta.get("speaker")
-            sid = meta.get("source_id")
-            parsed.append(_Item(text, ts, meta, str(speaker) if speaker is not None else None, str(sid) if sid is not None else None))
-        return parsed
 
     def add_many(
         self,
@@ -339,187 +211,6 @@ class ASEM:
         adjacent = self.config.link_adjacent if link_adjacent is None else link_adjacent
         with self._lock:
             return self._ingest(scope, parsed, adjacent)
-
-    def _ingest(self, scope: Scope, items: list[_Item], adjacent: bool) -> list[Operation]:
-        cfg = self.config
-        state = self._state(scope)
-        now = now_iso()
-        intents = self._embed([it.text for it in items])
-        enrich = self.enricher.enrich([it.text for it in items], [it.timestamp for it in items], [it.speaker for it in items], intents)
-        n_near = max(cfg.link_k, 5)
-        store_near = self.store.query_many(scope, intents, n_near + 8, kind="i", total=state.count) if state.valid else [[] for _ in items]
-        wanted = {i for near in store_near for i, _ in near if i in state.valid}
-        known: dict[str, Note] = {n.id: n for n in self.store.get_notes(scope, sorted(wanted))[0]}
-
-        changed: dict[str, Note] = {}  # notes to write, new or modified
-        versions: dict[str, tuple[OpType, str]] = {}  # note id -> (op, reason) of its new version
-        reembed: set[str] = set()
-        new_intent: dict[str, np.ndarray] = {}
-        ops: list[Operation] = []
-        batch_ids: list[str | None] = []  # note holding each item (for in-batch neighbours/links)
-        seen_sources: dict[str, str] = {}
-        prev_id: str | None = None
-
-        def current(note_id: str) -> Note:
-            return changed.get(note_id) or known[note_id]
-
-        def link(a: str, b: str, relation: str) -> None:
-            for src, dst in ((a, b), (b, a)):
-                note = current(src)
-                if any(lk.target == dst for lk in note.links):
-                    continue
-                if src not in changed:
-                    note = Note.from_dict(note.to_dict())
-                    changed[src] = note
-                note.links.append(Link(dst, relation))
-
-        for i, (item, enr) in enumerate(zip(items, enrich)):
-            sid = item.source_id
-            if sid is not None and (sid in state.sources or sid in seen_sources):
-                target = state.sources.get(sid) or seen_sources[sid]
-                ops.append(Operation(OpType.NOOP, target, f"source_id {sid!r} already in memory (idempotent re-ingest)", item.text, target))
-                batch_ids.append(None)
-                continue
-            # neighbours: stored notes (by intent) and notes made earlier in this batch
-            cands: dict[str, float] = {}
-            for nid, sim in store_near[i]:
-                if nid in known and (current(nid).valid):
-                    cands[nid] = sim
-            for j in range(i):
-                holder = batch_ids[j]
-                if holder is not None and holder in changed and changed[holder].valid:
-                    vec = new_intent.get(holder)
-                    if vec is not None:
-                        cands[holder] = max(cands.get(holder, -1.0), float(vec @ intents[i]))
-            near = sorted(cands.items(), key=lambda kv: -kv[1])[:n_near]
-            neighbours = [Neighbour(current(nid), sim) for nid, sim in near]
-            fact = Fact(item.text, item.timestamp, item.speaker, item.metadata)
-            decision = self.manager.decide(fact, neighbours)
-            decision = self._check_decision(decision, {n.note.id for n in neighbours})
-            note_id: str | None = None
-            if decision.op in (OpType.ADD, OpType.DELETE):
-                if decision.op is OpType.DELETE:
-                    assert decision.target_id is not None
-                    old = Note.from_dict(current(decision.target_id).to_dict())
-                    old.valid, old.version, old.updated_at = False, old.version + 1, now
-                    changed[old.id] = old
-                    versions[old.id] = (OpType.DELETE, decision.reason)
-                note_id = uuid.uuid4().hex
-                note = Note(
-                    id=note_id,
-                    content=item.text,
-                    timestamp=item.timestamp,
-                    keywords=enr.keywords,
-                    tags=enr.tags,
-                    context=enr.context,
-                    q=cfg.q0,
-                    scope=scope,
-                    created_at=now,
-                    updated_at=now,
-                    metadata=item.metadata,
-                    source_ids=[sid] if sid is not None else [],
-                )
-                changed[note_id] = note
-                known[note_id] = note
-                new_intent[note_id] = intents[i]
-                versions[note_id] = (OpType.ADD, decision.reason if decision.op is OpType.ADD else f"fact kept after DELETE: {decision.reason}")
-                for nid, sim in near[: cfg.link_k]:
-                    if sim >= cfg.link_threshold and nid != note_id:
-                        link(note_id, nid, "similar")
-                if adjacent and prev_id is not None and prev_id != note_id:
-                    link(note_id, prev_id, "follows")
-                ops.append(Operation(decision.op, note_id, decision.reason, item.text, decision.target_id, note_id if decision.op is OpType.DELETE else None))
-            elif decision.op is OpType.UPDATE:
-                assert decision.target_id is not None
-                note = Note.from_dict(current(decision.target_id).to_dict())
-                note.content = decision.content or f"{note.content} {item.text}"
-                note.version, note.updated_at, note.timestamp = note.version + 1, now, max(note.timestamp, item.timestamp)
-                note.keywords = list(dict.fromkeys(note.keywords + enr.keywords))[: 2 * cfg.keywords_per_note]
-                if sid is not None and sid not in note.source_ids:
-                    note.source_ids.append(sid)
-                changed[note.id] = note
-                versions[note.id] = (OpType.UPDATE, decision.reason)
-                reembed.add(note.id)
-                note_id = note.id
-                ops.append(Operation(OpType.UPDATE, note_id, decision.reason, item.text, note_id))
-            else:  # NOOP
-                note_id = decision.target_id
-                if note_id is not None and sid is not None:
-                    note = Note.from_dict(current(note_id).to_dict())
-                    note.source_ids.append(sid)
-                    note.version, note.updated_at = note.version + 1, now
-                    changed[note_id] = note
-                    versions[note_id] = (OpType.NOOP, f"provenance {sid!r} merged: {decision.reason}")
-                ops.append(Operation(OpType.NOOP, note_id, decision.reason, item.text, decision.target_id))
-            if sid is not None and note_id is not None:
-                seen_sources[sid] = note_id
-            batch_ids.append(note_id)
-            if note_id is not None:
-                prev_id = note_id
-
-        self._flush(scope, state, changed, versions, reembed, new_intent, ops, now)
-        return ops
-
-    @staticmethod
-    def _check_decision(decision: Decision, allowed: set[str]) -> Decision:
-        """A decision whose target is unknown (or missing) falls back to ADD: the fact is never lost."""
-        if decision.op is OpType.ADD:
-            return decision
-        if decision.target_id is None and decision.op is OpType.NOOP:
-            return decision
-        if decision.target_id not in allowed:
-            return Decision(OpType.ADD, f"manager chose {decision.op.value} on unknown target {decision.target_id!r}; added instead")
-        return decision
-
-    def _flush(
-        self,
-        scope: Scope,
-        state: ScopeState,
-        changed: dict[str, Note],
-        versions: dict[str, tuple[OpType, str]],
-        reembed: set[str],
-        new_intent: dict[str, np.ndarray],
-        ops: Sequence[Operation],
-        now: str,
-    ) -> None:
-        """Write a batch: history first (every note has its history), then notes, then the log.
-
-        Existing notes are re-read just before the write and this batch's changes are merged into
-        the fresh copies (links and sources united, utility kept), so a writer in another process
-        (through a Chroma server) loses no link, source or utility update made in the meantime.
-        """
-        if changed:
-            self._merge_fresh(scope, changed, new_intent, versions)
-            to_embed = [n for nid, n in changed.items() if nid in new_intent or nid in reembed]
-            plain = [n for nid, n in changed.items() if nid not in new_intent and nid not in reembed]
-            self.store.put_versions([Version(changed[nid], op, reason, now) for nid, (op, reason) in versions.items()])
-            if to_embed:
-                joint, intents = self._embeddings_for(to_embed, {k: v for k, v in new_intent.items() if k not in reembed})
-                self.store.put_notes(to_embed, joint, intents)
-            if plain:
-                self.store.put_notes(plain, None, None)
-        self.store.log(
-            scope, [{"op": o.op.value, "note_id": o.note_id, "target_id": o.target_id, "reason": o.reason, "text": o.text[:2000], "at": now} for o in ops]
-        )
-        for note in changed.values():
-            self._index(state, note)
-        state.count = self.store.count(scope)
-
-    def _merge_fresh(self, scope: Scope, changed: dict[str, Note], new_intent: Mapping[str, np.ndarray], versions: Mapping[str, tuple[OpType, str]]) -> None:
-        existing = [nid for nid in changed if nid not in new_intent]
-        if not existing:
-            return
-        fresh, _ = self.store.get_notes(scope, existing)
-        for current in fresh:
-            mine = changed[current.id]
-            targets = {lk.target for lk in current.links}
-            current.links += [lk for lk in mine.links if lk.target not in targets]
-            current.source_ids += [sid for sid in mine.source_ids if sid not in current.source_ids]
-            if current.id in versions:
-                current.content, current.valid, current.timestamp = mine.content, mine.valid, mine.timestamp
-                current.keywords, current.updated_at = mine.keywords, mine.updated_at
-                current.version = max(current.version + 1, mine.version)
-            changed[current.id] = current
 
     # ------------------------------------------------------------------ search and feedback
     def search(
@@ -578,9 +269,7 @@ class ASEM:
             InvalidInputError: Reward not a finite number in [-1, 1], or no notes to update.
             NoteNotFoundError: An id is not in this scope (nothing is changed).
         """
-        if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward) or not -1.0 <= reward <= 1.0:
-            msg = f"reward must be a finite number in [-1, 1], got {reward!r}"
-            raise InvalidInputError(msg)
+        reward = check_reward(reward)
         if isinstance(note_ids, str):
             msg = "note_ids must be a list of ids, not a string"
             raise InvalidInputError(msg)
@@ -598,7 +287,7 @@ class ASEM:
                 msg = f"no note(s) {sorted(missing)} in scope {scope}; no utility was changed"
                 raise NoteNotFoundError(msg)
             for note in notes:
-                note.q = note.q + cfg.alpha * (float(reward) - note.q)
+                note.q = ema(note.q, reward, cfg.alpha)
                 note.uses += 1
             others: list[Note] = []
             if cfg.shrink > 0 and note_ids is None:

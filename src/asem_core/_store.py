@@ -231,6 +231,11 @@ class ChromaStore:
         except Exception as exc:
             raise _wrap(exc, f"open {url or path or 'an in-memory store'}") from exc
 
+    @property
+    def client(self) -> Any:
+        """The underlying Chroma client."""
+        return self._client
+
     def close(self) -> None:
         """Release the folder lock (if any). The store must not be used afterwards."""
         if self.lock_key is not None:
@@ -264,21 +269,28 @@ class ChromaStore:
                 else:
                     col = self._client.get_collection(name, embedding_function=None)
             except Exception as exc:
-                if not create:
-                    return None
-                raise _wrap(exc, f"open the collection of scope {scope}") from exc
+                err = _wrap(exc, f"open the collection of scope {scope}")
+                if not create and not isinstance(err, StoreUnavailableError):
+                    return None  # no such collection: nothing was written in this scope
+                raise err from exc
             self._collections[name] = col
         return col
 
     def scopes(self) -> list[Scope]:
         """Every scope that has been written to."""
-        got = self._meta.get(where={"kind": "scope"}, include=["metadatas"])
+        try:
+            got = self._meta.get(where={"kind": "scope"}, include=["metadatas"])
+        except Exception as exc:
+            raise _wrap(exc, "list scopes") from exc
         return [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
 
     def count(self, scope: Scope) -> int:
         """Number of notes (valid or not) in a scope."""
         col = self._collection(scope, "n", create=False)
-        return int(col.count()) if col is not None else 0
+        try:
+            return int(col.count()) if col is not None else 0
+        except Exception as exc:
+            raise _wrap(exc, "count notes") from exc
 
     # ------------------------------------------------------------------ notes
     def put_notes(self, notes: Sequence[Note], embeddings: np.ndarray | None, intents: np.ndarray | None) -> None:
