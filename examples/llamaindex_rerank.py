@@ -1,18 +1,15 @@
-"""A LlamaIndex VectorStoreIndex on Chroma with the local MiniLM, re-ranked by learned utility.
+"""A LlamaIndex query engine over Chroma (local MiniLM embeddings, local SmolLM2 answers),
+re-ranked by learned utility: negative feedback on a misleading document moves it down the next
+time, and the utilities persist in the ASEM store.
 
-Negative feedback on a misleading document moves it down the next time, and the utilities
-persist in the ASEM store. Runs offline: .venv/bin/python examples/llamaindex_rerank.py
-(Answer synthesis with a local SmolLM2 comes with the LLM backend; here the engine returns the
-re-ranked sources.)
+Runs offline: .venv/bin/python examples/llamaindex_rerank.py
 """
 
 import tempfile
 
 import chromadb
+from _smollm2 import smollm2_llamaindex_llm
 from llama_index.core import Document, StorageContext, VectorStoreIndex
-from llama_index.core.llms import MockLLM
-from llama_index.core.query_engine import RetrieverQueryEngine
-from llama_index.core.response_synthesizers.no_text import NoText
 from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -32,12 +29,12 @@ index = VectorStoreIndex.from_documents(
     docs, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=HuggingFaceEmbedding(model_name=str(_offline_minilm_path()))
 )
 rerank = ValueAwareRerank(memory=ASEM(path=f"{home}/asem"), top_n=3)
-engine = RetrieverQueryEngine(index.as_retriever(similarity_top_k=3), response_synthesizer=NoText(llm=MockLLM()), node_postprocessors=[rerank])
+engine = index.as_query_engine(llm=smollm2_llamaindex_llm(), similarity_top_k=3, node_postprocessors=[rerank], response_mode="compact")
 
 question = "What is the capital city of Australia?"
 for round_ in range(4):
     response = engine.query(question)
-    print(f"round {round_}:")
+    print(f"round {round_}: {str(response).strip()[:100]!r}")
     for n in response.source_nodes:
         print(f"  {n.score:+.2f}  {n.node.get_content()[:70]}")
     top = response.source_nodes[0]
