@@ -29,3 +29,15 @@ def test_llamaindex_rerank_moves_the_misleading_source_down():
 def test_llamaindex_memory_block_recalls_across_sessions():
     out = _run("llamaindex_memory_block.py")
     assert "Biscuit" in out.split("(new session)")[1]
+
+
+@pytest.mark.slow
+def test_langchain_chain_memory_recalls_the_fact_in_session_two():
+    out = _run("langchain_chain_memory.py")
+    assert "Biscuit" in out.split("recalled into the prompt:")[1].splitlines()[0]
+
+
+@pytest.mark.slow
+def test_langchain_rag_feedback_moves_the_right_note_up():
+    rounds = [line for line in _run("langchain_rag_feedback.py").splitlines() if line.startswith("round")]
+    assert "Rex" in rounds[0].split("answer=")[0] and "Buddy" in rounds[-1].split("answer=")[0]
