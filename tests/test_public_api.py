@@ -46,6 +46,7 @@ EXPECTED = {
     "__version__",
     "default_home",
     "load_locomo",
+    "open_memory",
     "resolve_embedder",
     "value_rerank",
     "zscore",

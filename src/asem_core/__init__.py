@@ -28,7 +28,7 @@ from ._errors import (
 from ._lexical import BM25Index
 from ._locomo import CATEGORY_NAMES, QA, Conversation, Turn, load_locomo
 from ._manager import Decision, Fact, HeuristicManager, MemoryManager, Neighbour
-from ._memory import ASEM, default_home
+from ._memory import ASEM, default_home, open_memory
 from ._prompt import format_memories
 from ._retrieval import zscore
 from ._store import SCHEMA_VERSION
@@ -79,6 +79,7 @@ __all__ = [
     "default_home",
     "format_memories",
     "load_locomo",
+    "open_memory",
     "resolve_embedder",
     "value_rerank",
     "zscore",

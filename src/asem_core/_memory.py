@@ -26,7 +26,7 @@ from ._text import now_iso, validate_text
 from ._types import Hit, Note, Operation, OpType, Scope, Version
 from ._utility import UtilityTable, check_reward, ema
 
-__all__ = ["ASEM", "default_home"]
+__all__ = ["ASEM", "default_home", "open_memory"]
 
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -471,3 +471,18 @@ class ASEM(IngestPipeline):
     async def aall(self, **kwargs: Any) -> list[Note]:
         """Async :meth:`all`."""
         return await asyncio.to_thread(self.all, **kwargs)
+
+
+def open_memory(memory: ASEM | str | os.PathLike[str] | None) -> ASEM:
+    """An :class:`ASEM` from an instance, a store folder, or ``None`` (the default store under ``$ASEM_HOME``).
+
+    The framework adapters accept all three forms through this function.
+    """
+    if isinstance(memory, ASEM):
+        return memory
+    if memory is None:
+        return ASEM()
+    if isinstance(memory, (str, os.PathLike)):
+        return ASEM(path=memory)
+    msg = f"memory must be an ASEM instance or a store path, got {type(memory).__name__}"
+    raise InvalidInputError(msg)

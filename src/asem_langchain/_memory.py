@@ -8,9 +8,7 @@ from langchain_classic.base_memory import BaseMemory
 from langchain_core.messages import BaseMessage, SystemMessage
 from pydantic import ConfigDict, Field, model_validator
 
-from asem_core import ASEM, format_memories
-
-from ._common import resolve_memory
+from asem_core import ASEM, format_memories, open_memory
 
 __all__ = ["ASEMMemory"]
 
@@ -45,7 +43,7 @@ class ASEMMemory(BaseMemory):
 
     @model_validator(mode="after")
     def _open_memory(self) -> ASEMMemory:
-        self.memory = resolve_memory(self.memory)
+        self.memory = open_memory(self.memory)
         return self
 
     @property

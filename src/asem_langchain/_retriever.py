@@ -9,9 +9,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
-from asem_core import ASEM, InvalidInputError
+from asem_core import ASEM, InvalidInputError, open_memory
 
-from ._common import hit_to_document, resolve_memory
+from ._common import hit_to_document
 
 __all__ = ["ASEMRetriever"]
 
@@ -43,7 +43,7 @@ class ASEMRetriever(BaseRetriever):
 
     @model_validator(mode="after")
     def _open_memory(self) -> ASEMRetriever:
-        self.memory = resolve_memory(self.memory)
+        self.memory = open_memory(self.memory)
         return self
 
     @property

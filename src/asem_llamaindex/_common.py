@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from asem_core import ASEM, Hit, InvalidInputError
+from asem_core import Hit
 
-__all__ = ["hit_metadata", "resolve_memory"]
-
-
-def resolve_memory(memory: ASEM | str | Path | None) -> ASEM:
-    """An :class:`ASEM` from an instance, a store folder, or ``None`` (the default store)."""
-    if isinstance(memory, ASEM):
-        return memory
-    if memory is None:
-        return ASEM()
-    if isinstance(memory, (str, Path)):
-        return ASEM(path=memory)
-    msg = f"memory must be an ASEM instance or a store path, got {type(memory).__name__}"
-    raise InvalidInputError(msg)
+__all__ = ["hit_metadata"]
 
 
 def hit_metadata(hit: Hit) -> dict[str, Any]:

@@ -8,9 +8,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.memory import BaseMemoryBlock
 
-from asem_core import ASEM, format_memories
-
-from ._common import resolve_memory
+from asem_core import ASEM, format_memories, open_memory
 
 __all__ = ["ASEMMemoryBlock"]
 
@@ -32,7 +30,7 @@ class ASEMMemoryBlock(BaseMemoryBlock[str]):
 
     def __init__(self, memory: ASEM | str | None = None, **kwargs: Any) -> None:
         super().__init__(memory=memory, **kwargs)
-        self._mem = resolve_memory(memory)
+        self._mem = open_memory(memory)
 
     @classmethod
     def class_name(cls) -> str:

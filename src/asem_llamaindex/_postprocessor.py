@@ -9,9 +9,7 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle
 
-from asem_core import ASEM, InvalidInputError, value_rerank
-
-from ._common import resolve_memory
+from asem_core import ASEM, InvalidInputError, open_memory, value_rerank
 
 __all__ = ["ValueAwareRerank"]
 
@@ -33,7 +31,7 @@ class ValueAwareRerank(BaseNodePostprocessor):
 
     def __init__(self, memory: ASEM | str | None = None, **kwargs: Any) -> None:
         super().__init__(memory=memory, **kwargs)
-        self._mem = resolve_memory(memory)
+        self._mem = open_memory(memory)
 
     @classmethod
     def class_name(cls) -> str:

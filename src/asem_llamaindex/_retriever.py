@@ -8,9 +8,9 @@ from llama_index.core.callbacks.base import CallbackManager
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from asem_core import ASEM, Hit
+from asem_core import ASEM, Hit, open_memory
 
-from ._common import hit_metadata, resolve_memory
+from ._common import hit_metadata
 
 __all__ = ["ASEMRetriever"]
 
@@ -37,7 +37,7 @@ class ASEMRetriever(BaseRetriever):
         callback_manager: CallbackManager | None = None,
         **kwargs: Any,
     ) -> None:
-        self.memory = resolve_memory(memory)
+        self.memory = open_memory(memory)
         self.scope = {"user_id": user_id, "agent_id": agent_id, "session_id": session_id}
         self.similarity_top_k = similarity_top_k
         self._last: list[str] = []
