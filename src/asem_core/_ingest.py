@@ -339,7 +339,9 @@ class IngestPipeline:
         )
         for note in changed.values():
             self._index(state, note)
-        state.count = self.store.count(scope)
+        # derived, not re-counted: a note another process wrote meanwhile keeps the counts apart,
+        # so the next use of the scope reloads its index instead of missing that note
+        state.count += len(new_intent)
 
     def _merge_fresh(self, scope: Scope, changed: dict[str, Note], new_intent: Mapping[str, np.ndarray], versions: Mapping[str, tuple[OpType, str]]) -> None:
         existing = [nid for nid in changed if nid not in new_intent]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ._config import ASEMConfig
+from ._text import STOPWORDS
 from ._types import Note, OpType
 
 __all__ = ["Decision", "Fact", "HeuristicManager", "MemoryManager", "Neighbour", "resolve_manager"]
@@ -91,8 +92,6 @@ def _speaker(note: Note) -> str | None:
 
 
 def _content_words(text: str) -> set[str]:
-    from ._text import STOPWORDS
-
     return {w for w in _WORDS.findall(text.lower()) if w not in STOPWORDS}
 
 

@@ -291,7 +291,8 @@ class ASEM(IngestPipeline):
                 note.uses += 1
             others: list[Note] = []
             if cfg.shrink > 0 and note_ids is None:
-                rest = [i for i in state.last_pool if i not in set(ids)]
+                used = set(ids)
+                rest = [i for i in state.last_pool if i not in used]
                 others, _ = self.store.get_notes(scope, rest)
                 for note in others:
                     note.q = note.q + cfg.shrink * (cfg.q0 - note.q)

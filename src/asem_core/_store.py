@@ -167,7 +167,7 @@ class ChromaStore:
     Args:
         client: A Chroma client (persistent, ephemeral or HTTP).
         prefix: Prefix of every collection name, so several stores can share one client.
-        embedder_name: Recorded in the store on creation; a mismatch later is reported.
+        embedder_name: Recorded in the store on creation; the recorded name is readable as ``embedder_name``.
     """
 
     def __init__(self, client: Any, prefix: str = "asem_", embedder_name: str = "", lock_key: str | None = None) -> None:
@@ -245,7 +245,8 @@ class ChromaStore:
     def _check_schema(self, embedder_name: str) -> None:
         got = self._meta.get(ids=["schema"], include=["metadatas"])
         if not got["ids"]:
-            self._meta.upsert(ids=["schema"], embeddings=[_DUMMY], metadatas=[{"version": SCHEMA_VERSION, "embedder": embedder_name or "unknown"}])
+            self.embedder_name = embedder_name or "unknown"
+            self._meta.upsert(ids=["schema"], embeddings=[_DUMMY], metadatas=[{"version": SCHEMA_VERSION, "embedder": self.embedder_name}])
             return
         meta = got["metadatas"][0] or {}
         version = int(meta.get("version", 0))
