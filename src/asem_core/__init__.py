@@ -18,6 +18,7 @@ from ._errors import (
     ConfigError,
     DataFormatError,
     InvalidInputError,
+    LLMReplyError,
     ModelLoadError,
     NoteNotFoundError,
     SchemaVersionError,
@@ -25,7 +26,10 @@ from ._errors import (
     StoreLockedError,
     StoreUnavailableError,
 )
+from ._learned import LearnedManager
 from ._lexical import BM25Index
+from ._llm import LLM, SMOLLM2, Generation, HFTransformersLLM, LangChainLLM, MeteredLLM, offline_smollm2_path, resolve_llm
+from ._llm_stages import Answer, AnswerAgent, LLMEnricher, LLMLinker, PromptedManager, resolve_relative_dates
 from ._locomo import CATEGORY_NAMES, QA, Conversation, Turn, load_locomo
 from ._manager import Decision, Fact, HeuristicManager, MemoryManager, Neighbour
 from ._memory import ASEM, default_home, open_memory
@@ -38,6 +42,22 @@ from ._utility import UtilityTable, value_rerank
 __version__ = "0.1.0"
 
 __all__ = [
+    "LLM",
+    "SMOLLM2",
+    "Generation",
+    "HFTransformersLLM",
+    "LangChainLLM",
+    "MeteredLLM",
+    "offline_smollm2_path",
+    "resolve_llm",
+    "Answer",
+    "AnswerAgent",
+    "LLMEnricher",
+    "LLMLinker",
+    "PromptedManager",
+    "resolve_relative_dates",
+    "LearnedManager",
+    "LLMReplyError",
     "ASEM",
     "CATEGORY_NAMES",
     "DEFAULT_EMBEDDER",

@@ -75,6 +75,20 @@ class ASEMConfig:
     """Keywords extracted for each note."""
     embed_mode: Literal["joint", "mean"] = "joint"
     """How the joint embedding is made: embed the joint text, or average content and meta vectors."""
+    llm_stages: tuple[str, ...] = ("construct", "manage", "link")
+    """Ingest stages that use the LLM when one is given (``llm=``): ``"construct"`` (facts,
+    keywords, tags, context), ``"manage"`` (the prompted manager, when no manager is named) and
+    ``"link"`` (relation labels and evolution of neighbours). The others use the heuristics."""
+    llm_turns_per_call: int = 2
+    """Note construction: turns described in one LLM prompt."""
+    llm_manager_gate: float = 0.70
+    """Prompted manager: the LLM is asked only when the nearest note is at least this similar
+    (intent cosine); below it the fact is new (ADD) without a call."""
+    llm_link_gate: float = 0.65
+    """Links and evolution: the LLM is asked to label links and revise neighbours only for a new
+    note whose nearest linked neighbour is at least this similar; other links stay "similar"."""
+    llm_max_new_tokens: int = 384
+    """Token budget of one LLM reply (construction replies for several turns need the most)."""
 
     def __post_init__(self) -> None:
         """Validate every field; raise :class:`ConfigError` naming the bad one."""
@@ -102,6 +116,10 @@ class ASEMConfig:
             "lock_timeout": (0.0, 86_400.0),
             "query_cache": (0, 1_000_000),
             "keywords_per_note": (1, 100),
+            "llm_turns_per_call": (1, 64),
+            "llm_manager_gate": (-1.0, 1.0),
+            "llm_link_gate": (-1.0, 1.0),
+            "llm_max_new_tokens": (8, 32_768),
         }
         for f in fields(self):
             value = getattr(self, f.name)
@@ -116,6 +134,12 @@ class ASEMConfig:
                 if math.isnan(value) or not lo <= value <= hi:
                     msg = f"ASEMConfig.{f.name}={value!r} is outside [{lo}, {hi}]"
                     raise ConfigError(msg)
+        if isinstance(self.llm_stages, list):  # from JSON or YAML
+            object.__setattr__(self, "llm_stages", tuple(self.llm_stages))
+        unknown = set(self.llm_stages) - {"construct", "manage", "link"} if isinstance(self.llm_stages, tuple) else {"?"}
+        if unknown:
+            msg = f"ASEMConfig.llm_stages must be a tuple drawn from ('construct', 'manage', 'link'), got {self.llm_stages!r}"
+            raise ConfigError(msg)
         if self.fusion not in ("rank", "score"):
             msg = f"ASEMConfig.fusion must be 'rank' or 'score', got {self.fusion!r}"
             raise ConfigError(msg)

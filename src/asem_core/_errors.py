@@ -8,6 +8,8 @@ Every error that ASEM raises on purpose derives from :class:`ASEMError`::
     │   └── DataFormatError                        a malformed LoCoMo / JSONL file
     ├── NoteNotFoundError      (also KeyError)     unknown id, or an id of another scope
     ├── ModelLoadError                             an embedder or model that cannot be loaded
+    ├── LLMReplyError          (also ValueError)   an LLM reply that breaks its schema (caught inside
+    │                                              ASEM: it triggers one retry, then the heuristic)
     └── StoreError                                 the Chroma store failed
         ├── StoreUnavailableError                  the server is down or went away
         ├── StoreLockedError                       another process has this local store open
@@ -21,6 +23,7 @@ __all__ = [
     "ConfigError",
     "DataFormatError",
     "InvalidInputError",
+    "LLMReplyError",
     "ModelLoadError",
     "NoteNotFoundError",
     "SchemaVersionError",
@@ -71,3 +74,7 @@ class SchemaVersionError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process holds this local store open for writing (use a Chroma server to share a store)."""
+
+
+class LLMReplyError(ASEMError, ValueError):
+    """An LLM reply holds no usable JSON, or breaks the stage's schema (unknown id, empty list ...)."""

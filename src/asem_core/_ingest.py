@@ -18,8 +18,9 @@ import numpy as np
 
 from ._config import ASEMConfig
 from ._embedder import Embedder
-from ._enrich import HeuristicEnricher, joint_text, lexical_text
+from ._enrich import Enrichment, HeuristicEnricher, joint_text, lexical_text
 from ._errors import InvalidInputError
+from ._llm_stages import LLMEnricher, LLMLinker
 from ._manager import Decision, Fact, MemoryManager, Neighbour
 from ._retrieval import ScopeState
 from ._store import ChromaStore
@@ -80,6 +81,8 @@ class IngestPipeline:
     config: ASEMConfig
     embedder: Embedder
     enricher: HeuristicEnricher
+    constructor: LLMEnricher | None
+    linker: LLMLinker | None
     manager: MemoryManager
     store: ChromaStore
     _lock: threading.RLock
@@ -131,7 +134,9 @@ class IngestPipeline:
             state.sources[sid] = note.id
         if note.valid:
             state.valid.add(note.id)
-            state.texts[note.id] = lexical_text(note.content, note.keywords, note.context)
+            raw = note.metadata.get("raw_text")
+            content = f"{note.content} {raw}" if isinstance(raw, str) else note.content
+            state.texts[note.id] = lexical_text(content, note.keywords, note.context)
         else:
             state.valid.discard(note.id)
             state.texts.pop(note.id, None)
@@ -176,16 +181,81 @@ class IngestPipeline:
             parsed.append(_Item(text, ts, meta, str(speaker) if speaker is not None else None, str(sid) if sid is not None else None))
         return parsed
 
+    def _construct(self, items: list[_Item], known_sources: Mapping[str, str]) -> tuple[np.ndarray, list[Enrichment]]:
+        """Stage 1: intent embeddings and enrichments; with an LLM, items become standalone facts.
+
+        Items whose source id is already in memory (a re-ingest) get no LLM call.
+        """
+        texts, stamps, speakers = [it.text for it in items], [it.timestamp for it in items], [it.speaker for it in items]
+        intents = self._embed(texts)
+        enrich = self.enricher.enrich(texts, stamps, speakers, intents)
+        fresh = [i for i, it in enumerate(items) if it.source_id is None or it.source_id not in known_sources]
+        if self.constructor is None or not fresh:
+            return intents, enrich
+        made = self.constructor.construct([texts[i] for i in fresh], [stamps[i] for i in fresh], [speakers[i] for i in fresh], intents[fresh])
+        built = {i: c for i, c in zip(fresh, made)}
+        for i, c in built.items():
+            enrich[i] = c.enrichment
+        changed = [i for i, c in built.items() if c.content != items[i].text]
+        for i in changed:  # the raw turn stays the note's provenance
+            items[i].metadata = {**items[i].metadata, "raw_text": items[i].text}
+            items[i].text = built[i].content
+        if changed:
+            intents[changed] = self._embed([items[i].text for i in changed])
+        return intents, enrich
+
+    def _batch_decisions(
+        self,
+        scope: Scope,
+        items: list[_Item],
+        intents: np.ndarray,
+        store_near: list[list[tuple[str, float]]],
+        known: dict[str, Note],
+        known_sources: Mapping[str, str],
+    ) -> list[Decision] | None:
+        """Decisions of a batch-capable manager (e.g. the prompted LLM), generated together.
+
+        Earlier items of the batch are offered as provisional notes (id ``batch:<j>``), mapped
+        to the note that item went into when the decision is applied.
+        """
+        decide_batch = getattr(self.manager, "decide_batch", None)
+        if decide_batch is None:
+            return None
+        n_near = max(self.config.link_k, 5)
+        facts, lists, asked = [], [], []
+        for i, item in enumerate(items):
+            if item.source_id is not None and (item.source_id in known_sources or any(o.source_id == item.source_id for o in items[:i])):
+                continue  # a re-ingested turn: NOOP by source id, no decision needed
+            asked.append(i)
+            cands = [
+                (Note(id=nid, content=known[nid].content, timestamp=known[nid].timestamp, metadata=known[nid].metadata, scope=scope), sim)
+                for nid, sim in store_near[i]
+                if nid in known
+            ]
+            for j in range(i):
+                sim = float(intents[j] @ intents[i])
+                meta = {"speaker": items[j].speaker} if items[j].speaker else {}
+                cands.append((Note(id=f"batch:{j}", content=items[j].text, timestamp=items[j].timestamp, metadata=meta, scope=scope), sim))
+            cands.sort(key=lambda c: -c[1])
+            facts.append(Fact(item.text, item.timestamp, item.speaker, item.metadata))
+            lists.append([Neighbour(n, s) for n, s in cands[:n_near]])
+        decisions: list[Decision] = [Decision(OpType.NOOP, "known source id")] * len(items)
+        for i, decision in zip(asked, decide_batch(facts, lists) if facts else []):
+            decisions[i] = decision
+        return decisions
+
     def _ingest(self, scope: Scope, items: list[_Item], adjacent: bool) -> list[Operation]:
         cfg = self.config
         state = self._state(scope)
         now = now_iso()
-        intents = self._embed([it.text for it in items])
-        enrich = self.enricher.enrich([it.text for it in items], [it.timestamp for it in items], [it.speaker for it in items], intents)
+        intents, enrich = self._construct(items, state.sources)
         n_near = max(cfg.link_k, 5)
         store_near = self.store.query_many(scope, intents, n_near + 8, kind="i", total=state.count) if state.valid else [[] for _ in items]
         wanted = {i for near in store_near for i, _ in near if i in state.valid}
         known: dict[str, Note] = {n.id: n for n in self.store.get_notes(scope, sorted(wanted))[0]}
+        known = {k: v for k, v in known.items() if v.valid}
+        pre = self._batch_decisions(scope, items, intents, store_near, known, state.sources)
+        link_jobs: list[tuple[str, list[str]]] = []  # new note -> neighbours it was linked to by similarity
 
         changed: dict[str, Note] = {}  # notes to write, new or modified
         versions: dict[str, tuple[OpType, str]] = {}  # note id -> (op, reason) of its new version
@@ -229,9 +299,17 @@ class IngestPipeline:
                         cands[holder] = max(cands.get(holder, -1.0), float(vec @ intents[i]))
             near = sorted(cands.items(), key=lambda kv: -kv[1])[:n_near]
             neighbours = [Neighbour(current(nid), sim) for nid, sim in near]
-            fact = Fact(item.text, item.timestamp, item.speaker, item.metadata)
-            decision = self.manager.decide(fact, neighbours)
-            decision = self._check_decision(decision, {n.note.id for n in neighbours})
+            if pre is not None:
+                decision = pre[i]
+                allowed = {nid for nid in known if current(nid).valid} | {h for h in batch_ids if h is not None}
+                if decision.target_id is not None and decision.target_id.startswith("batch:"):
+                    holder = batch_ids[int(decision.target_id.split(":")[1])]
+                    decision = Decision(decision.op, decision.reason, holder, decision.content)
+            else:
+                fact = Fact(item.text, item.timestamp, item.speaker, item.metadata)
+                decision = self.manager.decide(fact, neighbours)
+                allowed = {n.note.id for n in neighbours}
+            decision = self._check_decision(decision, allowed)
             note_id: str | None = None
             if decision.op in (OpType.ADD, OpType.DELETE):
                 if decision.op is OpType.DELETE:
@@ -259,9 +337,11 @@ class IngestPipeline:
                 known[note_id] = note
                 new_intent[note_id] = intents[i]
                 versions[note_id] = (OpType.ADD, decision.reason if decision.op is OpType.ADD else f"fact kept after DELETE: {decision.reason}")
-                for nid, sim in near[: cfg.link_k]:
-                    if sim >= cfg.link_threshold and nid != note_id:
-                        link(note_id, nid, "similar")
+                linked = [nid for nid, sim in near[: cfg.link_k] if sim >= cfg.link_threshold and nid != note_id]
+                for nid in linked:
+                    link(note_id, nid, "similar")
+                if linked and near[0][1] >= cfg.llm_link_gate:
+                    link_jobs.append((note_id, linked))
                 if adjacent and prev_id is not None and prev_id != note_id:
                     link(note_id, prev_id, "follows")
                 ops.append(Operation(decision.op, note_id, decision.reason, item.text, decision.target_id, note_id if decision.op is OpType.DELETE else None))
@@ -293,8 +373,46 @@ class IngestPipeline:
             if note_id is not None:
                 prev_id = note_id
 
+        if self.linker is not None and link_jobs:
+            self._evolve(link_jobs, changed, known, versions, reembed)
         self._flush(scope, state, changed, versions, reembed, new_intent, ops, now)
         return ops
+
+    def _evolve(
+        self,
+        jobs: list[tuple[str, list[str]]],
+        changed: dict[str, Note],
+        known: dict[str, Note],
+        versions: dict[str, tuple[OpType, str]],
+        reembed: set[str],
+    ) -> None:
+        """Stage 3 with an LLM: label the new links and revise the neighbours' tags and context."""
+        assert self.linker is not None
+
+        def current(nid: str) -> Note:
+            return changed.get(nid) or known[nid]
+
+        plans = self.linker.plan([current(n) for n, _ in jobs], [[current(o) for o in others] for _, others in jobs])
+        for (note_id, _), plan in zip(jobs, plans):
+            if plan is None:
+                continue
+            for other, relation in plan.relations.items():
+                for src, dst in ((note_id, other), (other, note_id)):
+                    note = current(src)
+                    if src not in changed:
+                        note = Note.from_dict(note.to_dict())
+                        changed[src] = note
+                    note.links = [Link(lk.target, relation) if lk.target == dst and lk.relation == "similar" else lk for lk in note.links]
+            for other, (tags, context) in plan.evolve.items():
+                note = current(other)
+                if other not in changed:
+                    note = Note.from_dict(note.to_dict())
+                    changed[other] = note
+                note.tags, note.context = tags, context
+                if other not in versions:  # a note made in this batch keeps its ADD version
+                    note.version += 1
+                    versions[other] = (OpType.EVOLVE, f"tags/context revised after new note {note_id}")
+                    reembed.add(other)
 
     @staticmethod
     def _check_decision(decision: Decision, allowed: set[str]) -> Decision:
@@ -351,10 +469,13 @@ class IngestPipeline:
         for current in fresh:
             mine = changed[current.id]
             targets = {lk.target for lk in current.links}
+            relabel = {lk.target: lk.relation for lk in mine.links}
+            current.links = [Link(lk.target, relabel[lk.target]) if lk.relation == "similar" and lk.target in relabel else lk for lk in current.links]
             current.links += [lk for lk in mine.links if lk.target not in targets]
             current.source_ids += [sid for sid in mine.source_ids if sid not in current.source_ids]
             if current.id in versions:
                 current.content, current.valid, current.timestamp = mine.content, mine.valid, mine.timestamp
                 current.keywords, current.updated_at = mine.keywords, mine.updated_at
+                current.tags, current.context = mine.tags, mine.context
                 current.version = max(current.version + 1, mine.version)
             changed[current.id] = current

@@ -155,14 +155,44 @@ class HeuristicManager:
         return Decision(OpType.ADD, f"new fact (closest note similarity {sim:.3f})")
 
 
-def resolve_manager(spec: MemoryManager | str | None, config: ASEMConfig) -> MemoryManager:
-    """Turn ``manager=`` into a policy: ``None``/``"heuristic"`` or a :class:`MemoryManager`."""
+def resolve_manager(spec: MemoryManager | str | None, config: ASEMConfig, llm: Any = None) -> MemoryManager:
+    """Turn ``manager=`` into a policy.
+
+    Args:
+        spec: ``None`` (the prompted LLM when ``llm`` is given and ``"manage"`` is among
+            ``config.llm_stages``, else the heuristic), ``"heuristic"``, ``"prompted"`` (needs
+            ``llm``), ``"grpo:PATH"`` (a manager trained by ``asem-train manager``), or a
+            :class:`MemoryManager`.
+        config: Thresholds and gates.
+        llm: The memory's metered LLM, if any.
+
+    Raises:
+        ConfigError: An unknown name, or ``"prompted"`` without an LLM.
+        ModelLoadError: A ``grpo:`` adapter that is missing or does not fit.
+    """
     from ._errors import ConfigError
 
-    if spec is None or spec == "heuristic":
+    if spec is None:
+        if llm is not None and "manage" in config.llm_stages:
+            from ._llm_stages import PromptedManager
+
+            return PromptedManager(llm, config)
         return HeuristicManager(config)
+    if spec == "heuristic":
+        return HeuristicManager(config)
+    if spec == "prompted":
+        if llm is None:
+            msg = "manager='prompted' needs an LLM: pass llm='smollm2' (or a hub id, folder or LangChain chat model)"
+            raise ConfigError(msg)
+        from ._llm_stages import PromptedManager
+
+        return PromptedManager(llm, config)
+    if isinstance(spec, str) and spec.startswith("grpo:"):
+        from ._learned import LearnedManager
+
+        return LearnedManager.from_pretrained(spec[len("grpo:") :], config)
     if isinstance(spec, str):
-        msg = f"unknown manager {spec!r}: use 'heuristic' or pass a MemoryManager instance"
+        msg = f"unknown manager {spec!r}: use 'heuristic', 'prompted', 'grpo:PATH' or pass a MemoryManager instance"
         raise ConfigError(msg)
     if not isinstance(spec, MemoryManager):
         msg = f"manager must implement MemoryManager (a .name and .decide(fact, neighbours)), got {type(spec).__name__}"

@@ -19,7 +19,9 @@ from ._embedder import Embedder, resolve_embedder
 from ._enrich import HeuristicEnricher
 from ._errors import ConfigError, DataFormatError, InvalidInputError, NoteNotFoundError
 from ._ingest import IngestPipeline, check_metadata, message_parts
-from ._manager import MemoryManager, resolve_manager
+from ._llm import MeteredLLM, resolve_llm
+from ._llm_stages import Answer, AnswerAgent, LLMEnricher, LLMLinker, consolidate_prompt, experience_text
+from ._manager import Decision, Fact, MemoryManager, Neighbour, resolve_manager
 from ._retrieval import ScopeState, two_phase_search
 from ._store import ChromaStore
 from ._text import now_iso, validate_text
@@ -44,7 +46,11 @@ class ASEM(IngestPipeline):
         path: Folder of a persistent local store (default ``$ASEM_HOME`` or ``~/.asem``).
         url: URL of a Chroma server (``chroma run``) instead of a local folder.
         embedder: Model name or path, an :class:`Embedder`, or a LangChain/LlamaIndex embedding.
-        manager: ``"heuristic"`` (default) or a :class:`MemoryManager`.
+        manager: ``"heuristic"``, ``"prompted"``, ``"grpo:PATH"`` or a :class:`MemoryManager`;
+            default the prompted LLM when ``llm`` is given, else the heuristic.
+        llm: ``"smollm2"`` (offline SmolLM2-135M-Instruct), a hub id or local folder, an
+            :class:`~asem_core.LLM`, or a LangChain chat model. Turns on the LLM stages named in
+            ``config.llm_stages`` and enables :meth:`answer`. Default: no LLM.
         namespace: Keeps several independent memories in one folder or on one server.
         config: An :class:`ASEMConfig`; keyword overrides below are applied on top.
         **overrides: Any :class:`ASEMConfig` field, e.g. ``lam=0.3``.
@@ -61,6 +67,7 @@ class ASEM(IngestPipeline):
         *,
         embedder: Embedder | str | Any | None = None,
         manager: MemoryManager | str | None = None,
+        llm: Any = None,
         config: ASEMConfig | None = None,
         namespace: str | None = None,
         _ephemeral: bool = False,
@@ -74,8 +81,13 @@ class ASEM(IngestPipeline):
             raise ConfigError(msg)
         self.config = (config or ASEMConfig()).replace(**overrides) if overrides else (config or ASEMConfig())
         self.embedder = resolve_embedder(embedder)
-        self.manager = resolve_manager(manager, self.config)
+        resolved = resolve_llm(llm)
+        self.llm: MeteredLLM | None = MeteredLLM(resolved) if resolved is not None else None
+        self.manager = resolve_manager(manager, self.config, self.llm)
         self.enricher = HeuristicEnricher(self.embedder, keywords=self.config.keywords_per_note)
+        stages = self.config.llm_stages if self.llm is not None else ()
+        self.constructor = LLMEnricher(self.llm, self.enricher, self.config) if self.llm is not None and "construct" in stages else None
+        self.linker = LLMLinker(self.llm) if self.llm is not None and "link" in stages else None
         if _ephemeral:
             self.store = ChromaStore.open(ephemeral=True, embedder_name=self.embedder.name)
         elif url is not None:
@@ -303,6 +315,61 @@ class ASEM(IngestPipeline):
             self._counters["feedbacks"] += 1
             return notes
 
+    def answer(
+        self,
+        question: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        """Answer a question from memory with the LLM (stage 4), naming the notes used.
+
+        Feed ``answer.used_ids`` to :meth:`feedback` once the answer is judged. When the memory
+        does not hold the answer, ``answer.refused`` is True and the text is "not mentioned".
+
+        Raises:
+            ConfigError: The memory has no LLM.
+        """
+        if self.llm is None:
+            msg = "answer() needs an LLM: ASEM(llm='smollm2') (or a hub id, folder or LangChain chat model)"
+            raise ConfigError(msg)
+        hits = self.search(question, user_id=user_id, agent_id=agent_id, session_id=session_id, k=k)
+        return AnswerAgent(self.llm).answer_many([question], [[h.note for h in hits]])[0]
+
+    def consolidate(
+        self,
+        question: str,
+        answer: str,
+        reward: float,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> Operation:
+        """Store the experience of one exchange as a new note at q0 (stage 5).
+
+        With an LLM, the note leads with a one-sentence lesson it writes; the question, answer
+        and reward are always kept. The note is added (never merged into another one) with
+        ``metadata={"kind": "experience", "reward": r}``.
+        """
+        reward = check_reward(reward)
+        question = validate_text(question, self.config.max_text_chars, "question")
+        answer = validate_text(answer, self.config.max_text_chars, "answer")
+        lesson = None
+        if self.llm is not None:
+            text = self.llm.generate([consolidate_prompt(question, answer, reward)], stage="consolidate", max_new_tokens=60)[0].text
+            lesson = " ".join(text.split())[:300] or None
+        item = self._parse_items([{"text": experience_text(question, answer, reward, lesson), "metadata": {"kind": "experience", "reward": reward}}])
+        scope = Scope(user_id, agent_id, session_id)
+        with self._lock:
+            manager, self.manager = self.manager, _AddOnly()
+            try:
+                return self._ingest(scope, item, adjacent=False)[0]
+            finally:
+                self.manager = manager
+
     # ------------------------------------------------------------------ explicit edits and reads
     def get(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
         """One note of a scope (valid or not). Raises :class:`NoteNotFoundError` if absent."""
@@ -381,10 +448,13 @@ class ASEM(IngestPipeline):
             "scopes": len(scopes),
             "manager": self.manager.name,
             "embedder": self.embedder.name,
+            "llm": None,
             "llm_calls": 0,
             "prompt_tokens": 0,
             "completion_tokens": 0,
+            "llm_seconds": 0.0,
             "llm_stages": {},
+            **(self.llm.totals() if self.llm is not None else {}),
             **self._counters,
         }
 
@@ -469,9 +539,26 @@ class ASEM(IngestPipeline):
         """Async :meth:`history`."""
         return await asyncio.to_thread(self.history, note_id, **kwargs)
 
+    async def aanswer(self, question: str, **kwargs: Any) -> Answer:
+        """Async :meth:`answer`."""
+        return await asyncio.to_thread(self.answer, question, **kwargs)
+
+    async def aconsolidate(self, question: str, answer: str, reward: float, **kwargs: Any) -> Operation:
+        """Async :meth:`consolidate`."""
+        return await asyncio.to_thread(self.consolidate, question, answer, reward, **kwargs)
+
     async def aall(self, **kwargs: Any) -> list[Note]:
         """Async :meth:`all`."""
         return await asyncio.to_thread(self.all, **kwargs)
+
+
+class _AddOnly:
+    """The manager used for experience notes: always a new note."""
+
+    name = "add-only"
+
+    def decide(self, fact: Fact, neighbours: Sequence[Neighbour]) -> Decision:
+        return Decision(OpType.ADD, "experience consolidated into a new note")
 
 
 def open_memory(memory: ASEM | str | os.PathLike[str] | None) -> ASEM:

@@ -63,6 +63,8 @@ class OpType(StrEnum):
     UPDATE = "UPDATE"
     DELETE = "DELETE"
     NOOP = "NOOP"
+    EVOLVE = "EVOLVE"
+    """A neighbour's tags/context revised by link evolution (only in note histories)."""
 
 
 @dataclass(frozen=True)
