@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 
 from .._embedder import Embedder
+from .._llm import MeteredLLM
+from .._llm_stages import AnswerAgent
 from .._locomo import CATEGORY_NAMES, Conversation
-from ._metrics import distinct_sources, evidence_metrics
-from ._systems import ASEMSystem, BM25System, DenseSystem, HybridSystem, System
+from ._metrics import bleu1, distinct_sources, evidence_metrics, exact_match, token_f1
+from ._systems import ASEMSystem, BM25System, DenseSystem, FullContextSystem, HybridSystem, NoMemorySystem, System
 
-__all__ = ["KS", "BenchResult", "build_systems", "run_locomo"]
+__all__ = ["KS", "BenchResult", "build_systems", "first_sessions", "run_locomo", "run_reader"]
 
 KS = (1, 5, 10, 25)
 
@@ -28,22 +30,44 @@ class BenchResult:
     overall: dict[str, float] = field(default_factory=dict)
     latency: dict[str, float] = field(default_factory=dict)
     evolution: list[dict[str, float]] = field(default_factory=list)
+    reader: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         out: dict[str, Any] = {"overall": self.overall, "per_category": self.per_category, "latency": self.latency}
         if self.evolution:
             out["self_evolution"] = self.evolution
+        if self.reader:
+            out["reader"] = self.reader
         return out
 
 
-def build_systems(names: Sequence[str], embedder: Embedder, asem_options: dict[str, Any]) -> list[System]:
-    """Instantiate the systems named (Dense, BM25, Hybrid, ASEM, and ASEM ablations)."""
+def build_systems(names: Sequence[str], embedder: Embedder, asem_options: dict[str, Any], llm: Any = None) -> list[System]:
+    """Instantiate the systems named.
+
+    ``NoMemory``, ``FullContext``, ``Dense``, ``BM25``, ``Hybrid``, the ablations
+    ``AtomicLinking`` (notes + links, no manager operations, no utility), ``ValueRetrievalOnly``
+    (flat units + utility re-ranking) and ``RLManagerOnly`` (manager operations, similarity
+    retrieval only), ``ASEM`` (the full pipeline, LLM-free unless ``asem_options`` name an LLM),
+    and ``ASEM-LLM`` (the full pipeline with ``llm`` for the LLM stages).
+    """
     dense = DenseSystem(embedder)
     bm25 = BM25System()
     out: list[System] = []
     for name in names:
-        if name == "Dense":
+        if name == "NoMemory":
+            out.append(NoMemorySystem())
+        elif name == "FullContext":
+            out.append(FullContextSystem())
+        elif name == "RLManagerOnly":
+            similarity_only = {"lam": 0.0, "lexical_weight": 0.0, "hop_weight": 0.0, "lexical_window": 0}
+            out.append(ASEMSystem("RLManagerOnly", embedder, **{**asem_options, **similarity_only}))
+        elif name == "ASEM-LLM":
+            if llm is None:
+                msg = "ASEM-LLM needs --llm"
+                raise ValueError(msg)
+            out.append(ASEMSystem("ASEM-LLM", embedder, batch=16, **{**asem_options, "llm": llm}))
+        elif name == "Dense":
             out.append(dense)
         elif name == "BM25":
             out.append(bm25)
@@ -134,13 +158,22 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
         res = _summarise(system.name, by_cat)
         eval_s = time.perf_counter() - t_eval
         turns = sum(len(c.turns) for c in convs)
+        adds = system.add_ms_per_turn if isinstance(system, ASEMSystem) else [t * 1000 for t in add_times]
         res.latency = {
             "ingest_seconds": ingest_s,
             "seconds_per_turn": ingest_s / max(turns, 1),
+            "add_p50_ms_per_turn": float(np.percentile(adds, 50)) if adds else 0.0,
+            "add_p95_ms_per_turn": float(np.percentile(adds, 95)) if adds else 0.0,
             "search_p50_ms": float(np.percentile(times, 50) * 1000) if times else 0.0,
             "search_p95_ms": float(np.percentile(times, 95) * 1000) if times else 0.0,
             "llm_calls_per_turn": 0.0,
         }
+        if isinstance(system, ASEMSystem) and system.mem.llm is not None:
+            usage = system.mem.llm.totals()
+            res.latency["llm_calls_per_turn"] = usage["llm_calls"] / max(turns, 1)
+            res.latency["llm_seconds_per_turn"] = usage["llm_seconds"] / max(turns, 1)
+            res.latency["llm_tokens_per_turn"] = (usage["prompt_tokens"] + usage["completion_tokens"]) / max(turns, 1)
+            res.latency["llm_stages"] = usage["llm_stages"]
         t_evo = time.perf_counter()
         if feedback_passes and isinstance(system, ASEMSystem):
             res.evolution = _self_evolution(system, convs, feedback_passes)
@@ -177,3 +210,53 @@ def _self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: i
                     system.feedback(conv.sample_id, 0.0, bad)
         curve.append({"pass": float(p), "train_recall@10": recall(train), "heldout_recall@10": recall(test)})
     return curve
+
+
+def first_sessions(conv: Conversation, sessions: int) -> Conversation:
+    """The conversation cut to its first ``sessions`` sessions, with the questions they answer."""
+    turns = [t for t in conv.turns if t.session <= sessions]
+    kept = {t.dia_id for t in turns}
+    qa = [q for q in conv.qa if q.evidence and set(q.evidence) <= kept]
+    return Conversation(conv.sample_id, conv.speakers, turns, qa)
+
+
+def run_reader(
+    convs: Sequence[Conversation],
+    systems: Sequence[System],
+    results: Sequence[BenchResult],
+    reader: MeteredLLM,
+    k: int = 10,
+    max_questions: int | None = None,
+    log: Any = print,
+) -> None:
+    """Answer every question (categories 1-5) with ``reader`` over each system's context.
+
+    Adds to each result, per category and overall: token F1 and BLEU-1 (LoCoMo's
+    normalisation), strict exact match, the refusal rate (on category 5, adversarial, a
+    refusal is the right answer), and context tokens per question.
+    """
+    agent = AnswerAgent(reader, max_new_tokens=32)
+    for system, res in zip(systems, results):
+        rows: dict[str, list[dict[str, float]]] = {}
+        before = reader.stage("answer").prompt_tokens
+        asked = 0
+        for conv in convs:
+            qas = [q for q in conv.qa if q.category in CATEGORY_NAMES][:max_questions]
+            contexts = [system.context(conv.sample_id, q.question, k) for q in qas]
+            answers = agent.answer_many([q.question for q in qas], contexts)
+            asked += len(qas)
+            for q, a in zip(qas, answers):
+                if q.category == 5:
+                    row = {"refusal": float(a.refused)}
+                else:
+                    row = {"f1": token_f1(a.text, q.answer), "bleu1": bleu1(a.text, q.answer), "em": exact_match(a.text, q.answer), "refusal": float(a.refused)}
+                rows.setdefault(str(q.category), []).append(row)
+        out: dict[str, dict[str, float]] = {}
+        for cat, items in sorted(rows.items()):
+            out[cat] = {key: float(np.mean([r[key] for r in items])) for key in items[0]} | {"questions": float(len(items))}
+        answered = [r for c, items in rows.items() if c != "5" for r in items]
+        out["overall"] = {key: float(np.mean([r[key] for r in answered])) for key in ("f1", "bleu1", "em")} if answered else {}
+        out["overall"]["adversarial_refusal"] = out.get("5", {}).get("refusal", 0.0)
+        out["overall"]["context_tokens_per_question"] = (reader.stage("answer").prompt_tokens - before) / max(asked, 1)
+        res.reader = out
+        log(f"{system.name}: reader F1 {out['overall'].get('f1', 0):.3f}, adversarial refusal {out['overall']['adversarial_refusal']:.3f}")

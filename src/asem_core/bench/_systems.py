@@ -10,8 +10,22 @@ from .._embedder import Embedder
 from .._lexical import BM25Index
 from .._locomo import Turn
 from .._memory import ASEM
+from .._types import Note
 
-__all__ = ["ASEMSystem", "BM25System", "DenseSystem", "HybridSystem", "System", "unit_text"]
+_TURNS: dict[str, dict[str, Turn]] = {}
+
+
+def turn_note(conv: str, dia_id: str) -> Note:
+    """A turn of an ingested conversation as a note (for the reader's context)."""
+    t = _TURNS[conv][dia_id]
+    return Note(id=t.dia_id, content=t.text, timestamp=t.timestamp, metadata={"speaker": t.speaker}, source_ids=[t.dia_id])
+
+
+def _remember(conv: str, turns: Sequence[Turn]) -> None:
+    _TURNS.setdefault(conv, {}).update({t.dia_id: t for t in turns})
+
+
+__all__ = ["ASEMSystem", "BM25System", "DenseSystem", "FullContextSystem", "HybridSystem", "NoMemorySystem", "System", "turn_note", "unit_text"]
 
 
 class System(Protocol):
@@ -31,6 +45,73 @@ class System(Protocol):
         """Reward the results at positions ``used`` of the last retrieval (no-op for static systems)."""
         ...
 
+    def context(self, conv: str, question: str, k: int) -> list[Note]:
+        """What a reader gets to answer ``question``: notes (or turns as notes), best first."""
+        ...
+
+
+class _Static:
+    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
+        """Static system: nothing to learn."""
+
+    def context(self, conv: str, question: str, k: int) -> list[Note]:
+        """The retrieved turns."""
+        return [turn_note(conv, ids[0]) for ids in self.retrieve(conv, question, k)]
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        raise NotImplementedError
+
+
+class NoMemorySystem(_Static):
+    """No memory at all: the reader answers from the question alone."""
+
+    name = "NoMemory"
+
+    def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
+        """Nothing is stored."""
+        _remember(conv, turns)
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        """Nothing is found."""
+        return []
+
+
+class FullContextSystem(_Static):
+    """Every turn, in order, with its date: the reader gets the latest turns that fit its budget.
+
+    Its "ranking" for evidence recall is the conversation from the end backwards.
+
+    Args:
+        budget_chars: Characters of context given to the reader (about 4 characters a token).
+    """
+
+    name = "FullContext"
+
+    def __init__(self, budget_chars: int = 5000) -> None:
+        self.budget_chars = budget_chars
+        self._order: dict[str, list[str]] = {}
+
+    def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
+        """Keep the turns in order."""
+        _remember(conv, turns)
+        self._order[conv] = [t.dia_id for t in turns]
+
+    def retrieve(self, conv: str, question: str, k: int) -> list[list[str]]:
+        """The last ``k`` turns, latest first."""
+        return [[i] for i in reversed(self._order[conv][-k:])]
+
+    def context(self, conv: str, question: str, k: int) -> list[Note]:
+        """The latest turns that fit the budget, in conversation order."""
+        out: list[Note] = []
+        used = 0
+        for dia in reversed(self._order[conv]):
+            note = turn_note(conv, dia)
+            used += len(note.content) + 40
+            if used > self.budget_chars:
+                break
+            out.append(note)
+        return out[::-1]
+
 
 def unit_text(turn: Turn) -> str:
     """The text of one baseline unit: ``"Speaker: text"``, the usual LoCoMo formatting.
@@ -40,7 +121,7 @@ def unit_text(turn: Turn) -> str:
     return f"{turn.speaker}: {turn.text}"
 
 
-class DenseSystem:
+class DenseSystem(_Static):
     """One unit per turn in a Chroma collection, MiniLM embeddings, cosine top-k: what LangChain's Chroma retriever does."""
 
     name = "Dense"
@@ -56,6 +137,7 @@ class DenseSystem:
 
     def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
         """See :class:`System` (a conversation already ingested is skipped)."""
+        _remember(conv, turns)
         if conv in self._cols:
             return
         col = self._client.get_or_create_collection(f"{self._prefix}{abs(hash(conv))}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
@@ -75,11 +157,8 @@ class DenseSystem:
         """See :class:`System`."""
         return [[i] for i in self.ranked(conv, question, k)]
 
-    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
-        """Static system: nothing to learn."""
 
-
-class BM25System:
+class BM25System(_Static):
     """One unit per turn, Okapi BM25 (stemmed, stop words removed)."""
 
     name = "BM25"
@@ -89,6 +168,7 @@ class BM25System:
 
     def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
         """See :class:`System` (a conversation already ingested is skipped)."""
+        _remember(conv, turns)
         if conv in self._indexes:
             return
         index = BM25Index()
@@ -104,11 +184,8 @@ class BM25System:
         """See :class:`System`."""
         return [[i] for i in self.ranked(conv, question, k)]
 
-    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
-        """Static system: nothing to learn."""
 
-
-class HybridSystem:
+class HybridSystem(_Static):
     """Reciprocal rank fusion (k=60) of the Dense and BM25 rankings."""
 
     name = "Hybrid"
@@ -132,9 +209,6 @@ class HybridSystem:
         order = sorted(scores, key=lambda i: -scores[i])[:k]
         return [[i] for i in order]
 
-    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
-        """Static system: nothing to learn."""
-
 
 class ASEMSystem:
     """ASEM with a given configuration, one scope (user_id) per conversation.
@@ -153,6 +227,7 @@ class ASEMSystem:
         self._last: dict[str, list[str]] = {}
         self.ingest_seconds = 0.0
         self.turns = 0
+        self.add_ms_per_turn: list[float] = []
 
     def ingest(self, conv: str, turns: Sequence[Turn]) -> None:
         """Add turns session by session (batched), so 'follows' links stay inside a session."""
@@ -164,7 +239,10 @@ class ASEMSystem:
             by_session.setdefault(t.session, []).append(t)
         for session in by_session.values():
             for i in range(0, len(session), self._batch):
-                self.mem.add_many([t.as_item() for t in session[i : i + self._batch]], user_id=conv)
+                chunk = session[i : i + self._batch]
+                t0 = time.perf_counter()
+                self.mem.add_many([t.as_item() for t in chunk], user_id=conv)
+                self.add_ms_per_turn.append((time.perf_counter() - t0) * 1000 / len(chunk))
         self.ingest_seconds += time.perf_counter() - start
         self.turns += len(turns)
 
@@ -180,3 +258,7 @@ class ASEMSystem:
         ids = [last[i] for i in used if i < len(last)]
         if ids:
             self.mem.feedback(reward, ids, user_id=conv)
+
+    def context(self, conv: str, question: str, k: int) -> list[Note]:
+        """The notes of a value-aware search."""
+        return [h.note for h in self.mem.search(question, user_id=conv, k=k)]

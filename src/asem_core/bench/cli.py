@@ -14,11 +14,11 @@ from typing import Any
 
 from .._errors import ASEMError
 from .._locomo import CATEGORY_NAMES, load_locomo
-from ._locomo_bench import KS, BenchResult, build_systems, run_locomo
+from ._locomo_bench import KS, BenchResult, build_systems, first_sessions, run_locomo, run_reader
 
 __all__ = ["format_table", "main", "make_parser"]
 
-DEFAULT_SYSTEMS = "Dense,BM25,Hybrid,ValueRetrievalOnly,AtomicLinking,ASEM"
+DEFAULT_SYSTEMS = "NoMemory,FullContext,Dense,BM25,Hybrid,ValueRetrievalOnly,AtomicLinking,RLManagerOnly,ASEM"
 
 
 def _default_data() -> str:
@@ -41,9 +41,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=_default_data(), help="a folder of conv-*.json files, one file, or locomo10.json")
     p.add_argument("--conversations", default=None, help="comma-separated sample ids (default: all)")
     p.add_argument("--systems", default=DEFAULT_SYSTEMS, help=f"comma-separated (default {DEFAULT_SYSTEMS})")
-    p.add_argument("--manager", default="heuristic", help="ASEM's memory manager")
-    p.add_argument("--llm", default="none", help="LLM for note construction (none: the LLM-free default)")
-    p.add_argument("--reader", default="none", help="answer reader (none: evidence metrics only)")
+    p.add_argument("--manager", default="heuristic", help="ASEM's memory manager: heuristic, prompted (needs --llm) or grpo:PATH")
+    p.add_argument("--llm", default="none", help="LLM of the ASEM-LLM system (smollm2, a hub id or folder); none: LLM-free only")
+    p.add_argument("--reader", default="none", help="answer reader (smollm2, a hub id or folder); none: evidence metrics only")
+    p.add_argument("--reader-k", type=int, default=10, help="notes given to the reader per question")
+    p.add_argument("--max-questions", type=int, default=None, help="reader: questions per conversation (default all)")
+    p.add_argument("--sessions", type=int, default=None, help="keep only the first N sessions of each conversation (and the questions they answer)")
     p.add_argument("--feedback-passes", type=int, default=0, help="self-evolution passes over a training half of the questions")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")
     p.add_argument("--out", type=Path, default=None, help="write every figure and the settings as JSON")
@@ -135,14 +138,11 @@ def _plots(results: Sequence[BenchResult], folder: Path) -> list[str]:
 
 def _locomo(args: argparse.Namespace) -> int:
     from .._embedder import SentenceTransformerEmbedder
+    from .._llm import HFTransformersLLM, MeteredLLM
 
-    if args.llm != "none" or args.reader != "none" or args.manager != "heuristic":
-        print(
-            f"asem-bench: --llm/--reader/--manager other than the defaults are not available in this version (got {args.llm}/{args.reader}/{args.manager})",
-            file=sys.stderr,
-        )
-        return 2
     convs = load_locomo(args.data)
+    if args.sessions:
+        convs = [first_sessions(c, args.sessions) for c in convs]
     if args.conversations:
         wanted = set(args.conversations.split(","))
         convs = [c for c in convs if c.sample_id in wanted]
@@ -150,16 +150,48 @@ def _locomo(args: argparse.Namespace) -> int:
             print(f"asem-bench: no conversation among {sorted(wanted)}", file=sys.stderr)
             return 2
     options = _parse_sets(args.set)
+    llm = HFTransformersLLM(args.llm) if args.llm != "none" else None
+    names = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if llm is not None and "ASEM-LLM" not in names:
+        names.append("ASEM-LLM")
+    if args.manager != "heuristic":
+        options["manager"] = args.manager
+        if args.manager == "prompted" and llm is None:
+            print("asem-bench: --manager prompted needs --llm", file=sys.stderr)
+            return 2
     embedder = SentenceTransformerEmbedder()
-    systems = build_systems([s.strip() for s in args.systems.split(",") if s.strip()], embedder, options)
+    systems = build_systems(names, embedder, options, llm)
     started = time.time()
-    results = run_locomo(convs, systems, args.feedback_passes, log=lambda m: print(m, file=sys.stderr))
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    results = run_locomo(convs, systems, args.feedback_passes, log=log)
+    if args.reader != "none":
+        reader = MeteredLLM(llm if llm is not None and args.reader == args.llm else HFTransformersLLM(args.reader))
+        run_reader(convs, systems, results, reader, k=args.reader_k, max_questions=args.max_questions, log=log)
     turns = sum(len(c.turns) for c in convs)
     questions = sum(1 for c in convs for q in c.qa if q.category != 5 and q.evidence)
     when = time.strftime("%Y-%m-%d")
     print(f"\nLoCoMo evidence retrieval — {len(convs)} conversation(s), {turns} turns, {questions} questions (categories 1-4), {when}, {platform.machine()}")
     print("Per-category columns: recall@10. R@k: share of a question's evidence among the first k distinct source turns of the hits.\n")
     print(format_table(results))
+    llm_rows = [r for r in results if r.latency.get("llm_calls_per_turn")]
+    if llm_rows:
+        print("\nLLM cost of ingest (prompts sent per turn, seconds per turn, tokens per turn):\n")
+        print("| system | LLM calls/turn | s/turn | LLM s/turn | tokens/turn |\n|---|---|---|---|---|")
+        for r in llm_rows:
+            keys = ("llm_calls_per_turn", "seconds_per_turn", "llm_seconds_per_turn", "llm_tokens_per_turn")
+            print(f"| {r.name} | " + " | ".join(f"{r.latency[key]:.3f}" for key in keys) + " |")
+    if any(r.reader for r in results):
+        print(f"\nReader {args.reader} (top {args.reader_k} notes; F1/BLEU-1/EM on categories 1-4; refusal rate on 5, adversarial):\n")
+        cats = ["1", "2", "3", "4"]
+        print("| system | " + " | ".join(f"F1 {c} {CATEGORY_NAMES[int(c)]}" for c in cats) + " | F1 | BLEU-1 | EM | adversarial refusal | context tokens/q |")
+        print("|" + "---|" * (len(cats) + 6))
+        for r in results:
+            o = r.reader.get("overall", {})
+            per = " | ".join(f"{r.reader.get(c, {}).get('f1', 0.0):.3f}" for c in cats)
+            print(
+                f"| {r.name} | {per} | {o.get('f1', 0.0):.3f} | {o.get('bleu1', 0.0):.3f} | {o.get('em', 0.0):.3f} | "
+                f"{o.get('adversarial_refusal', 0.0):.3f} | {o.get('context_tokens_per_question', 0.0):.0f} |"
+            )
     for r in results:
         for point in r.evolution:
             train, held = point["train_recall@10"], point["heldout_recall@10"]
@@ -172,6 +204,11 @@ def _locomo(args: argparse.Namespace) -> int:
         "systems": [s.name for s in systems],
         "asem_overrides": options,
         "feedback_passes": args.feedback_passes,
+        "llm": args.llm,
+        "reader": args.reader,
+        "manager": args.manager,
+        "sessions": args.sessions,
+        "max_questions": args.max_questions,
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": platform.platform(),
         "seconds": time.time() - started,
