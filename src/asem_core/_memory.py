@@ -21,7 +21,7 @@ from ._errors import ConfigError, DataFormatError, InvalidInputError, NoteNotFou
 from ._ingest import IngestPipeline, check_metadata, message_parts
 from ._llm import MeteredLLM, resolve_llm
 from ._llm_stages import Answer, AnswerAgent, LLMEnricher, LLMLinker, consolidate_prompt, experience_text
-from ._manager import Decision, Fact, MemoryManager, Neighbour, resolve_manager
+from ._manager import MemoryManager, resolve_manager
 from ._retrieval import ScopeState, two_phase_search
 from ._store import ChromaStore
 from ._text import now_iso, validate_text
@@ -199,6 +199,7 @@ class ASEM(IngestPipeline):
         agent_id: str | None = None,
         session_id: str | None = None,
         link_adjacent: bool | None = None,
+        manage: bool = True,
     ) -> list[Operation]:
         """Add many facts in one batch (embedding, neighbour search and writes are batched).
 
@@ -208,6 +209,8 @@ class ASEM(IngestPipeline):
             agent_id: Scope: agent.
             session_id: Scope: session.
             link_adjacent: Link consecutive items ("follows"); default from the config.
+            manage: False skips the memory manager: every item becomes a new note (links and
+                note construction still apply). Used for keyed stores and experience notes.
 
         Returns:
             One operation per item, in order. Items whose ``metadata["source_id"]`` is already
@@ -222,7 +225,7 @@ class ASEM(IngestPipeline):
             return []
         adjacent = self.config.link_adjacent if link_adjacent is None else link_adjacent
         with self._lock:
-            return self._ingest(scope, parsed, adjacent)
+            return self._ingest(scope, parsed, adjacent, manage)
 
     # ------------------------------------------------------------------ search and feedback
     def search(
@@ -364,11 +367,7 @@ class ASEM(IngestPipeline):
         item = self._parse_items([{"text": experience_text(question, answer, reward, lesson), "metadata": {"kind": "experience", "reward": reward}}])
         scope = Scope(user_id, agent_id, session_id)
         with self._lock:
-            manager, self.manager = self.manager, _AddOnly()
-            try:
-                return self._ingest(scope, item, adjacent=False)[0]
-            finally:
-                self.manager = manager
+            return self._ingest(scope, item, adjacent=False, manage=False)[0]
 
     # ------------------------------------------------------------------ explicit edits and reads
     def get(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
@@ -390,9 +389,21 @@ class ASEM(IngestPipeline):
         agent_id: str | None = None,
         session_id: str | None = None,
         reason: str = "explicit update",
+        metadata: Mapping[str, Any] | None = None,
     ) -> Operation:
-        """Replace a note's content with a new version; the old one stays in :meth:`history`."""
+        """Replace a note's content (and optionally its metadata) with a new version; the old one stays in :meth:`history`.
+
+        Args:
+            note_id: The note.
+            text: Its new content.
+            user_id: Scope: user.
+            agent_id: Scope: agent.
+            session_id: Scope: session.
+            reason: Logged with the change.
+            metadata: Keys to set in the note's metadata (others are kept).
+        """
         text = validate_text(text, self.config.max_text_chars)
+        extra = check_metadata(metadata, "update")
         scope = Scope(user_id, agent_id, session_id)
         with self._lock:
             note = self._get_in_scope(note_id, scope)
@@ -401,6 +412,7 @@ class ASEM(IngestPipeline):
                 raise InvalidInputError(msg)
             now = now_iso()
             note.content, note.version, note.updated_at = text, note.version + 1, now
+            note.metadata = {**note.metadata, **extra}
             op = Operation(OpType.UPDATE, note.id, reason, text, note.id)
             self._flush(scope, self._state(scope), {note.id: note}, {note.id: (OpType.UPDATE, reason)}, {note.id}, {}, [op], now)
             return op
@@ -550,15 +562,6 @@ class ASEM(IngestPipeline):
     async def aall(self, **kwargs: Any) -> list[Note]:
         """Async :meth:`all`."""
         return await asyncio.to_thread(self.all, **kwargs)
-
-
-class _AddOnly:
-    """The manager used for experience notes: always a new note."""
-
-    name = "add-only"
-
-    def decide(self, fact: Fact, neighbours: Sequence[Neighbour]) -> Decision:
-        return Decision(OpType.ADD, "experience consolidated into a new note")
 
 
 def open_memory(memory: ASEM | str | os.PathLike[str] | None) -> ASEM:

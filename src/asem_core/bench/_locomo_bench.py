@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._embedder import Embedder
+from .._ingest import AddOnlyManager
 from .._llm import MeteredLLM
 from .._llm_stages import AnswerAgent
 from .._locomo import CATEGORY_NAMES, Conversation
@@ -76,31 +77,19 @@ def build_systems(names: Sequence[str], embedder: Embedder, asem_options: dict[s
         elif name == "ASEM":
             out.append(ASEMSystem("ASEM", embedder, **asem_options))
         elif name == "AtomicLinking":
-            out.append(ASEMSystem("AtomicLinking", embedder, **{**asem_options, "manager": _AddOnly(), "lam": 0.0}))
+            out.append(ASEMSystem("AtomicLinking", embedder, **{**asem_options, "manager": AddOnlyManager(), "lam": 0.0}))
         elif name == "ValueRetrievalOnly":
             out.append(
                 ASEMSystem(
                     "ValueRetrievalOnly",
                     embedder,
-                    **{**asem_options, "manager": _AddOnly(), "link_k": 0, "link_adjacent": False, "lexical_window": 0, "hop_weight": 0.0},
+                    **{**asem_options, "manager": AddOnlyManager(), "link_k": 0, "link_adjacent": False, "lexical_window": 0, "hop_weight": 0.0},
                 )
             )
         else:
             msg = f"unknown system {name!r}"
             raise ValueError(msg)
     return out
-
-
-class _AddOnly:
-    """A manager that always adds (the ablations without manager operations)."""
-
-    name = "add-only"
-
-    def decide(self, fact: Any, neighbours: Any) -> Any:
-        from .._manager import Decision
-        from .._types import OpType
-
-        return Decision(OpType.ADD, "ablation: every fact is added")
 
 
 def _questions(conv: Conversation) -> list[Any]:
