@@ -21,8 +21,8 @@ demo: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/asem demo
 
 lint: setup
-	$(VENV)/bin/ruff check src tests examples
-	$(VENV)/bin/ruff format --check src tests examples
+	$(VENV)/bin/ruff check src trainers tests examples
+	$(VENV)/bin/ruff format --check src trainers tests examples
 	$(VENV)/bin/mypy
 
 test: lint

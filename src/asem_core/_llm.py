@@ -113,6 +113,7 @@ def offline_smollm2_path(cache_dir: str | os.PathLike[str] | None = None) -> Pat
     target = Path(cache_dir).expanduser() if cache_dir is not None else _models_home()
     target = target / "SmolLM2-135M-Instruct"
     if (target / "model.safetensors").exists() and (target / "tokenizer.json").exists():
+        _drop_gguf_quantization(target / "config.json")
         return target
     source = _gguf_source()
     if source is None:
@@ -134,6 +135,7 @@ def offline_smollm2_path(cache_dir: str | os.PathLike[str] | None = None) -> Pat
             tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
             fresh.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
+            _drop_gguf_quantization(tmp / "config.json")
             if target.exists():  # another process converted it meanwhile
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
@@ -142,6 +144,16 @@ def offline_smollm2_path(cache_dir: str | os.PathLike[str] | None = None) -> Pat
             msg = f"could not convert the offline SmolLM2 GGUF ({source}) into {target}: {type(exc).__name__}: {exc}"
             raise ModelLoadError(msg) from exc
     return target
+
+
+def _drop_gguf_quantization(config_path: Path) -> None:
+    """The weights were de-quantised to float32: drop the GGUF quantization record (it blocks training)."""
+    import json
+
+    data = json.loads(config_path.read_text(encoding="utf-8"))
+    if "quantization_config" in data:
+        del data["quantization_config"]
+        config_path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
 class HFTransformersLLM:

@@ -328,22 +328,37 @@ MANAGER_SYSTEM = (
     "You maintain a memory of facts. Decide what to do with a NEW FACT given the numbered MEMORIES.\n"
     "ADD: it is new information. UPDATE: it is about the same thing as one memory and adds or changes a detail; give "
     '"content" that keeps both. DELETE: it makes one memory false. NOOP: a memory already says it.\n'
-    'Reply with only JSON: {"op": "ADD|UPDATE|DELETE|NOOP", "target": <memory number or null>, "content": "...", "reason": "..."}'
+    "Reply with one line of JSON with the keys op, target (a memory number or null), content and reason."
 )
+_MANAGER_EXAMPLE: list[Message] = [
+    {
+        "role": "user",
+        "content": "MEMORIES:\n[1] (2 June 2022) Tom: I have a cat named Felix.\n[2] (2 June 2022) Ann: I love jazz.\n\n"
+        "NEW FACT (9 June 2022, Tom): Felix the cat is three years old.",
+    },
+    {
+        "role": "assistant",
+        "content": '{"op": "UPDATE", "target": 1, "content": "Tom has a cat named Felix, three years old.", "reason": "adds the age of Felix"}',
+    },
+]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def _note_line(n: int, note: Note) -> str:
     speaker = note.metadata.get("speaker")
     who = f"{speaker}: " if speaker else ""
-    return f"[{n}] ({human_date(note.timestamp)}) {who}{note.content[:400]}"
+    return f"[{n}] ({human_date(note.timestamp)}) {who}{_clip(note.content, 240)}"
 
 
 def manager_messages(fact: Fact, neighbours: Sequence[Neighbour]) -> list[Message]:
     """The prompted manager's prompt (shared with the GRPO trainer)."""
     lines = [_note_line(k + 1, nb.note) for k, nb in enumerate(neighbours)] or ["(none)"]
     who = f", {fact.speaker}" if fact.speaker else ""
-    user = "MEMORIES:\n" + "\n".join(lines) + f"\n\nNEW FACT ({human_date(fact.timestamp)}{who}): {fact.text[:600]}"
-    return [{"role": "system", "content": MANAGER_SYSTEM}, {"role": "user", "content": user}]
+    user = "MEMORIES:\n" + "\n".join(lines) + f"\n\nNEW FACT ({human_date(fact.timestamp)}{who}): {_clip(fact.text, 400)}"
+    return [{"role": "system", "content": MANAGER_SYSTEM}, *_MANAGER_EXAMPLE, {"role": "user", "content": user}]
 
 
 def _target(value: int | str | None, neighbours: Sequence[Neighbour]) -> str | None:

@@ -1,0 +1,342 @@
+"""GRPO training (TRL ``GRPOTrainer`` + PEFT ``LoraConfig``) and held-out evaluation of policies."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asem_core import ASEM, ASEMConfig, ConfigError, Embedder, HeuristicManager, HFTransformersLLM, SentenceTransformerEmbedder, load_locomo
+from asem_core._learned import MANAGER_CARD, LearnedManager
+from asem_core._llm import SMOLLM2, offline_smollm2_path
+from asem_core._llm_stages import PromptedManager
+from asem_core._locomo import Conversation
+from asem_core.bench._metrics import distinct_sources, evidence_metrics
+
+from ._config import AnswerTrainConfig, ManagerTrainConfig, TrainConfig
+from ._rewards import ANSWER_PREFIX, MANAGER_PREFIX, answer_f1_reward, answer_reward, format_reward, fragmentation_reward, manager_reward, score_operation
+from ._states import AnswerState, ManagerState, build_answer_states, build_manager_states
+
+__all__ = ["evaluate_policies", "format_eval", "resolve_model_path", "split_conversations", "train"]
+
+Log = Callable[[str], None]
+
+
+def resolve_model_path(model: str) -> str:
+    """A loadable path or hub id: ``smollm2`` (and SmolLM2's hub id without a hub) map to the offline copy."""
+    if model in ("smollm2", "smollm2-135m", SMOLLM2, "SmolLM2-135M-Instruct"):
+        return str(offline_smollm2_path())
+    return model
+
+
+def split_conversations(cfg: TrainConfig) -> tuple[list[Conversation], list[Conversation]]:
+    """(training, held-out) conversations of the config."""
+    convs = load_locomo(cfg.data)
+    ids = [c.sample_id for c in convs]
+    held = [s for s in (cfg.eval_conversations or "").split(",") if s]
+    train_ids = [s for s in (cfg.conversations or "").split(",") if s] or [i for i in ids if i not in held]
+    for wanted in held + train_ids:
+        if wanted not in ids:
+            msg = f"conversation {wanted!r} is not in {cfg.data} (found {', '.join(ids)})"
+            raise ConfigError(msg)
+    return [c for c in convs if c.sample_id in train_ids], [c for c in convs if c.sample_id in held]
+
+
+def _render(tokenizer: Any, messages: Sequence[dict[str, str]], prefix: str) -> str:
+    text: str = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+    return text + prefix
+
+
+class _JSONLog:
+    """A TrainerCallback that appends every log record (reward, KL, loss ...) to a JSONL file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def make(self) -> Any:
+        from transformers import TrainerCallback
+
+        path = self.path
+
+        class Callback(TrainerCallback):  # type: ignore[misc]
+            def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+                if logs:
+                    with path.open("a", encoding="utf-8") as fh:
+                        fh.write(json.dumps({"step": state.global_step, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}}) + "\n")
+
+        return Callback()
+
+
+def _plot(log_path: Path, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "reward" in r]
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([r["step"] for r in rows], [r["reward"] for r in rows], label="mean reward")
+    if any("kl" in r for r in rows):
+        ax.plot([r["step"] for r in rows], [r.get("kl", 0.0) for r in rows], label="KL", alpha=0.7)
+    ax.set_xlabel("step")
+    ax.legend()
+    ax.set_title("GRPO training")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = print) -> Path:
+    """Fine-tune a LoRA adapter with GRPO; write the output folder; return it.
+
+    ``ManagerTrainConfig`` trains the memory manager, ``AnswerTrainConfig`` the answer agent.
+    """
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from trl import GRPOConfig, GRPOTrainer  # type: ignore[attr-defined]
+
+    set_seed(cfg.seed)
+    out = Path(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    embedder = embedder or SentenceTransformerEmbedder()
+    train_convs, held = split_conversations(cfg)
+    started = time.time()
+    kind = "manager" if isinstance(cfg, ManagerTrainConfig) else "answer"
+    states: Sequence[ManagerState | AnswerState]
+    if isinstance(cfg, ManagerTrainConfig):
+        states = build_manager_states(train_convs, embedder, min_similarity=cfg.min_similarity, max_turns=cfg.max_turns)
+        prefix = MANAGER_PREFIX
+        reward_funcs: list[Any] = [format_reward, manager_reward, fragmentation_reward]
+        weights = [cfg.weight_format, cfg.weight_answer, cfg.weight_fragmentation]
+    elif isinstance(cfg, AnswerTrainConfig):
+        states = build_answer_states(train_convs, embedder, k=cfg.k, max_turns=cfg.max_turns)
+        prefix = ANSWER_PREFIX
+        reward_funcs = [answer_f1_reward, answer_reward]
+        weights = [cfg.weight_f1, cfg.weight_format]
+    else:  # pragma: no cover - the CLI only builds the two
+        msg = f"unknown config {type(cfg).__name__}"
+        raise TypeError(msg)
+    states = list(states)
+    random.Random(cfg.seed).shuffle(states)
+    if cfg.max_states:
+        states = states[: cfg.max_states]
+    if not states:
+        msg = "no training states: the conversations are too short, or min_similarity is too high"
+        raise ValueError(msg)
+    log(f"{len(states)} training states from {len(train_convs)} conversation(s) in {time.time() - started:.0f} s")
+
+    path = resolve_model_path(cfg.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if cfg.use_cpu else "auto")
+    dataset = Dataset.from_list([{"prompt": _render(tokenizer, s.messages(), prefix), "state": s.to_json()} for s in states])
+    lora = LoraConfig(
+        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, target_modules=list(cfg.lora_target_modules), task_type="CAUSAL_LM"
+    )
+    args = GRPOConfig(
+        output_dir=str(out / "checkpoints"),
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature,
+        beta=cfg.beta,
+        reward_weights=weights,
+        seed=cfg.seed,
+        logging_steps=cfg.logging_steps,
+        save_steps=cfg.save_steps,
+        use_cpu=bool(cfg.use_cpu),
+        bf16=bool(cfg.bf16),
+        use_vllm=cfg.use_vllm,
+        report_to="none",
+        remove_unused_columns=False,
+        disable_tqdm=True,
+    )
+    log_path = out / "log.jsonl"
+    if not cfg.resume and log_path.exists():
+        log_path.unlink()
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward_funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora,
+        callbacks=[_JSONLog(log_path).make()],
+    )
+    last = None
+    if cfg.resume:
+        ckpts = sorted((out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+        last = str(ckpts[-1]) if ckpts else None
+        log(f"resuming from {last}" if last else "no checkpoint to resume from: starting fresh")
+    trainer.train(resume_from_checkpoint=last)
+    adapter = out / "adapter"
+    trainer.save_model(str(adapter))
+    card = {
+        "base_model": cfg.model,
+        "kind": kind,
+        "prefix": prefix,
+        "steps": trainer.state.global_step,
+        "states": len(states),
+        "seconds": round(time.time() - started, 1),
+    }
+    (adapter / MANAGER_CARD).write_text(json.dumps(card, indent=2))
+    (out / MANAGER_CARD).write_text(json.dumps(card, indent=2))
+    import yaml
+
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    if log_path.exists():
+        _plot(log_path, out / "reward_curve.png")
+    results: dict[str, Any] = {}
+    if held and isinstance(cfg, ManagerTrainConfig):
+        log(f"evaluating on held-out {', '.join(c.sample_id for c in held)}")
+        results = evaluate_policies(
+            ["heuristic", "prompted", f"grpo:{out}"], held, embedder, model=cfg.model, max_states=cfg.eval_max_states, max_turns=cfg.max_turns, log=log
+        )
+        (out / "eval.json").write_text(json.dumps(results, indent=2))
+    _model_card(out, cfg, card, train_convs, held, results)
+    log(f"wrote {out} ({trainer.state.global_step} steps, {time.time() - started:.0f} s)")
+    return out
+
+
+def _model_card(
+    out: Path, cfg: TrainConfig, card: dict[str, Any], train_convs: Sequence[Conversation], held: Sequence[Conversation], results: dict[str, Any]
+) -> None:
+    lines = [
+        f"# ASEM {card['kind']} — GRPO LoRA adapter on {cfg.model}",
+        "",
+        f"Trained by `asem-train {card['kind']}` with TRL's GRPOTrainer and a PEFT LoRA adapter (r={cfg.lora_r}, alpha={cfg.lora_alpha}, "
+        f"modules {', '.join(cfg.lora_target_modules)}).",
+        "",
+        "## Data",
+        f"- training conversations: {', '.join(c.sample_id for c in train_convs)} ({card['states']} states)",
+        f"- held-out conversations: {', '.join(c.sample_id for c in held) or 'none'}",
+        "- states: each conversation replayed in order with the heuristic reference policy; a state is a fact whose nearest note "
+        "reaches the prompted manager's gate, with its neighbours and the questions whose evidence is that turn or a neighbour's source.",
+        "",
+        "## Settings",
+        f"- steps {card['steps']}, learning rate {cfg.learning_rate}, group size {cfg.num_generations}, batch {cfg.per_device_train_batch_size}"
+        f"×{cfg.gradient_accumulation_steps}, completion budget {cfg.max_completion_length} tokens, temperature {cfg.temperature}, beta (KL) {cfg.beta}",
+        f"- device: {'CPU' if cfg.use_cpu else 'CUDA'}, bf16 {cfg.bf16}, seed {cfg.seed}; wall time {card['seconds']} s",
+        "- full settings: `config.yaml`; per-step reward, KL and loss: `log.jsonl`; curve: `reward_curve.png`",
+        "",
+        "## Use",
+        "```python",
+        "from asem_core import ASEM",
+        f'mem = ASEM(manager="grpo:{out}")',
+        "```",
+    ]
+    if results:
+        lines += ["", "## Held-out results", "", format_eval(results)]
+    (out / "README.md").write_text("\n".join(lines) + "\n")
+
+
+def _policy_manager(policy: str, model: str, config: ASEMConfig) -> Any:
+    if policy == "heuristic":
+        return HeuristicManager(config)
+    if policy == "prompted":
+        return PromptedManager(HFTransformersLLM(model), config)
+    if policy.startswith("grpo:"):
+        return LearnedManager.from_pretrained(policy[5:], config)
+    msg = f"unknown policy {policy!r}: use heuristic, prompted or grpo:PATH"
+    raise ValueError(msg)
+
+
+def _decision_json(decision: Any, state: ManagerState) -> str:
+    ids = [n["id"] for n in state.neighbours]
+    target = ids.index(decision.target_id) + 1 if decision.target_id in ids else None
+    body = json.dumps({"op": decision.op.value, "target": target, "content": decision.content, "reason": decision.reason})
+    return body[len(MANAGER_PREFIX) :]
+
+
+def evaluate_policies(
+    policies: Sequence[str],
+    convs: Sequence[Conversation],
+    embedder: Embedder,
+    *,
+    model: str = "smollm2",
+    max_states: int | None = None,
+    max_turns: int | None = None,
+    replay: bool = True,
+    log: Log = print,
+) -> dict[str, Any]:
+    """Compare manager policies on states of (held-out) conversations.
+
+    Per policy: mean reward (format + answerability + fragmentation), valid-reply rate, operation
+    mix on the states; and, with ``replay``, the bank size after replaying the conversations
+    with the policy and the evidence recall@10 of that bank.
+    """
+    config = ASEMConfig()
+    states = build_manager_states(convs, embedder, max_turns=max_turns)
+    if max_states:
+        states = states[:max_states]
+    out: dict[str, Any] = {"states": len(states), "conversations": [c.sample_id for c in convs], "policies": {}}
+    for policy in policies:
+        t0 = time.time()
+        manager = _policy_manager(policy, model, config)
+        if isinstance(manager, PromptedManager):
+            gens = manager.llm.generate([s.messages() for s in states], stage="eval", max_new_tokens=96, prefix=MANAGER_PREFIX)
+            completions = [g.text[len(MANAGER_PREFIX) :] for g in gens]
+        else:
+            completions = [_decision_json(manager.decide(s.fact_obj(), s.neighbour_objs()), s) for s in states]
+        scored = [score_operation(s, c) for s, c in zip(states, completions)]
+        rewards = [r["format"] + r["answer"] + r["fragmentation"] for r in scored]
+        row: dict[str, Any] = {
+            "mean_reward": float(np.mean(rewards)) if rewards else 0.0,
+            "valid_reply_rate": float(np.mean([r["valid"] for r in scored])) if scored else 0.0,
+            "op_mix": dict(Counter(r["op"] or "invalid" for r in scored)),
+        }
+        if replay:
+            mem = ASEM.ephemeral(embedder=embedder, manager=manager, config=config)
+            recalls = []
+            for conv in convs:
+                turns = conv.turns[:max_turns] if max_turns else conv.turns
+                kept = {t.dia_id for t in turns}
+                sessions: dict[int, list[Any]] = {}
+                for t in turns:
+                    sessions.setdefault(t.session, []).append(t)
+                for session in sessions.values():
+                    mem.add_many([t.as_item() for t in session], user_id=conv.sample_id)
+                for qa in conv.qa:
+                    if qa.category in (1, 2, 3, 4) and qa.evidence and set(qa.evidence) <= kept:
+                        hits = mem.search(qa.question, user_id=conv.sample_id, k=10)
+                        recalls.append(evidence_metrics(distinct_sources([h.note.source_ids for h in hits]), qa.evidence, [10])["recall@10"])
+            row["bank_size"] = sum(len(mem.all(user_id=c.sample_id)) for c in convs)
+            row["recall@10"] = float(np.mean(recalls)) if recalls else 0.0
+            mem.close()
+        row["seconds"] = round(time.time() - t0, 1)
+        out["policies"][policy] = row
+        log(f"{policy}: reward {row['mean_reward']:.3f}, valid {row['valid_reply_rate']:.3f}, ops {row['op_mix']}")
+    return out
+
+
+def format_eval(results: dict[str, Any]) -> str:
+    """The evaluation as a markdown table."""
+    lines = [
+        f"{results['states']} held-out states from {', '.join(results['conversations'])}.",
+        "",
+        "| policy | mean reward | valid replies | ADD | UPDATE | DELETE | NOOP | invalid | bank size | R@10 | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in results["policies"].items():
+        mix = row["op_mix"]
+        ops = " | ".join(str(mix.get(k, 0)) for k in ("ADD", "UPDATE", "DELETE", "NOOP", "invalid"))
+        lines.append(
+            f"| {name} | {row['mean_reward']:.3f} | {row['valid_reply_rate']:.3f} | {ops} | {row.get('bank_size', '-')} | "
+            f"{row.get('recall@10', float('nan')):.3f} | {row['seconds']} |"
+        )
+    return "\n".join(lines)
