@@ -95,3 +95,53 @@ def test_bench_smoke_on_part_of_a_conversation(locomo_dir, embedder):
     assert asem.overall["recall@10"] >= results[0].overall["recall@10"]  # ASEM at least matches Dense
     table = format_table(results)
     assert "4 single-hop" in table and "| ASEM |" in table
+
+
+def test_reader_metrics_follow_locomo_normalisation():
+    from asem_core.bench._metrics import bleu1, exact_match, normalize_answer, token_f1
+
+    assert normalize_answer("The Golden, Retriever!") == "golden retriever"
+    assert token_f1("a golden retriever", "Golden retrievers") == 1.0  # stemmed
+    assert token_f1("a beagle", "golden retriever") == 0.0
+    assert 0.0 < token_f1("golden dog", "golden retriever") < 1.0
+    assert exact_match("The Beagle.", "beagle") == 1.0 and exact_match("beagles", "beagle") == 0.0
+    assert bleu1("golden retriever", "golden retriever") == 1.0
+    assert bleu1("golden", "golden retriever") < 1.0  # brevity penalty
+
+
+def test_bench_cli_with_all_systems_and_the_real_reader(locomo_dir, tmp_path, capsys):
+    import json
+
+    from asem_core.bench.cli import main
+
+    out = tmp_path / "b.json"
+    code = main(
+        [
+            "locomo",
+            "--data",
+            str(locomo_dir),
+            "--conversations",
+            "conv-26",
+            "--sessions",
+            "1",
+            "--systems",
+            "NoMemory,FullContext,BM25,RLManagerOnly,ASEM",
+            "--reader",
+            "smollm2",
+            "--max-questions",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| NoMemory |" in printed and "Reader smollm2" in printed and "adversarial refusal" in printed
+    data = json.loads(out.read_text())
+    assert set(data["systems"]) == {"NoMemory", "FullContext", "BM25", "RLManagerOnly", "ASEM"}
+    asem = data["systems"]["ASEM"]
+    assert {"overall", "per_category", "latency", "reader"} <= set(asem)
+    assert {"add_p50_ms_per_turn", "add_p95_ms_per_turn", "search_p50_ms", "search_p95_ms"} <= set(asem["latency"])
+    assert 0.0 <= asem["reader"]["overall"]["f1"] <= 1.0 and asem["reader"]["overall"]["context_tokens_per_question"] > 0
+    assert data["systems"]["NoMemory"]["overall"]["recall@10"] == 0.0
+    assert data["settings"]["reader"] == "smollm2" and data["settings"]["sessions"] == 1

@@ -277,24 +277,13 @@ class HFTransformersLLM:
 
 def json_closed(text: str) -> bool:
     """True once ``text`` (a reply that starts with ``{`` or ``[``) has closed its first JSON value."""
+    from ._llm_json import structure
+
     depth = 0
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth <= 0:
-                return True
+    for _, ch in structure(text)[0]:
+        depth += 1 if ch in "{[" else -1
+        if depth <= 0:
+            return True
     return False
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._errors import LLMReplyError
 
-__all__ = ["ReplyError", "extract_json", "parse_reply"]
+__all__ = ["ReplyError", "extract_json", "parse_reply", "structure"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,11 +28,11 @@ ReplyError = LLMReplyError
 """A reply that holds no usable JSON, or JSON that breaks the schema."""
 
 
-def _close(fragment: str) -> str:
-    """Close the strings, arrays and objects left open by a truncated reply."""
-    stack: list[str] = []
+def structure(text: str) -> tuple[list[tuple[int, str]], bool]:
+    """The brackets of ``text`` outside string literals (position, char), and whether it ends inside a string."""
+    out: list[tuple[int, str]] = []
     in_str = escaped = False
-    for ch in fragment:
+    for i, ch in enumerate(text):
         if in_str:
             if escaped:
                 escaped = False
@@ -40,16 +40,23 @@ def _close(fragment: str) -> str:
                 escaped = True
             elif ch == '"':
                 in_str = False
-            continue
-        if ch == '"':
+        elif ch == '"':
             in_str = True
-        elif ch in "{[":
+        elif ch in "{[]}":
+            out.append((i, ch))
+    return out, in_str
+
+
+def _close(fragment: str) -> str:
+    """Close the strings, arrays and objects left open by a truncated reply."""
+    brackets, in_str = structure(fragment)
+    stack: list[str] = []
+    for _, ch in brackets:
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
-        elif ch in "}]" and stack:
+        elif stack:
             stack.pop()
-    out = fragment
-    if in_str:
-        out += '"'
+    out = fragment + ('"' if in_str else "")
     out = out.rstrip()
     # a dangling key or separator cannot be completed: drop it
     out = re.sub(r'(,\s*"[^"]*"\s*:?\s*|,\s*|:\s*)$', "", out)
@@ -61,25 +68,10 @@ def _close(fragment: str) -> str:
 def _balanced(text: str, start: int) -> str:
     """The JSON value starting at ``start``, up to its matching bracket (or the end of the text)."""
     depth = 0
-    in_str = escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return text[start : i + 1]
+    for i, ch in structure(text[start:])[0]:
+        depth += 1 if ch in "{[" else -1
+        if depth == 0:
+            return text[start : start + i + 1]
     return text[start:]
 
 

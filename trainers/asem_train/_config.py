@@ -42,6 +42,8 @@ class TrainConfig:
     use_cpu: bool | None = field(default=None, metadata={"help": "Train on the CPU (default: only when CUDA is not available)."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: on with a CUDA device that supports it, off on the CPU)."})
     use_vllm: bool = field(default=False, metadata={"help": "Generate rollouts with vLLM (GPU only; see the trainers README)."})
+    vllm_mode: str = field(default="colocate", metadata={"help": "With use_vllm: 'colocate' (vLLM shares the training GPUs) or 'server' (trl vllm-serve)."})
+    eval_max_turns: int | None = field(default=None, metadata={"help": "Replay only the first N turns of each held-out conversation in the evaluation."})
     eval_max_states: int | None = field(default=64, metadata={"help": "Held-out states scored per policy after training (None: all)."})
 
     def __post_init__(self) -> None:
@@ -86,6 +88,9 @@ class TrainConfig:
             self.bf16 = bool(cuda and not self.use_cpu and torch.cuda.is_bf16_supported())
         if self.bf16 and self.use_cpu:
             msg = "bf16 is only supported here with a CUDA device; set bf16: false on the CPU"
+            raise ConfigError(msg)
+        if self.vllm_mode not in ("colocate", "server"):
+            msg = f"vllm_mode must be 'colocate' or 'server', got {self.vllm_mode!r}"
             raise ConfigError(msg)
         if self.use_vllm and self.use_cpu:
             msg = "use_vllm needs a CUDA device"

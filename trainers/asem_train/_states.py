@@ -11,7 +11,7 @@ from asem_core import ASEM, ASEMConfig, Decision, Embedder, Fact, HeuristicManag
 from asem_core._llm_stages import REFUSAL, answer_messages, manager_messages
 from asem_core._locomo import Conversation
 
-__all__ = ["AnswerState", "ManagerState", "build_answer_states", "build_manager_states", "state_note"]
+__all__ = ["AnswerState", "ManagerState", "build_answer_states", "build_manager_states", "replay", "state_note"]
 
 
 @dataclass
@@ -83,6 +83,17 @@ class _Recorder:
         return decision
 
 
+def replay(mem: ASEM, conv: Conversation, max_turns: int | None = None) -> set[str]:
+    """Ingest a conversation (or its first turns) session by session; return the turn ids ingested."""
+    turns = conv.turns[:max_turns] if max_turns else conv.turns
+    by_session: dict[int, list[Any]] = {}
+    for t in turns:
+        by_session.setdefault(t.session, []).append(t)
+    for session in by_session.values():
+        mem.add_many([t.as_item() for t in session], user_id=conv.sample_id)
+    return {t.dia_id for t in turns}
+
+
 def _by_evidence(conv: Conversation) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for qa in conv.qa:
@@ -120,12 +131,7 @@ def build_manager_states(
     for conv in convs:
         recorder = _Recorder(cfg)
         mem = ASEM.ephemeral(embedder=embedder, manager=recorder, config=cfg)
-        turns = conv.turns[:max_turns] if max_turns else conv.turns
-        by_session: dict[int, list[Any]] = {}
-        for t in turns:
-            by_session.setdefault(t.session, []).append(t)
-        for session in by_session.values():
-            mem.add_many([t.as_item() for t in session], user_id=conv.sample_id)
+        replay(mem, conv, max_turns)
         evidence = _by_evidence(conv)
         for fact, near, decision in recorder.seen:
             if not near or max(n.similarity for n in near) < gate:
@@ -186,13 +192,7 @@ def build_answer_states(convs: Sequence[Conversation], embedder: Embedder, *, k:
     states: list[AnswerState] = []
     for conv in convs:
         mem = ASEM.ephemeral(embedder=embedder)
-        turns = conv.turns[:max_turns] if max_turns else conv.turns
-        kept = {t.dia_id for t in turns}
-        by_session: dict[int, list[Any]] = {}
-        for t in turns:
-            by_session.setdefault(t.session, []).append(t)
-        for session in by_session.values():
-            mem.add_many([t.as_item() for t in session], user_id=conv.sample_id)
+        kept = replay(mem, conv, max_turns)
         for qa in conv.qa:
             if not qa.evidence or not set(qa.evidence) <= kept:
                 continue

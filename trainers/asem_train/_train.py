@@ -22,6 +22,7 @@ from asem_core.bench._metrics import distinct_sources, evidence_metrics
 from ._config import AnswerTrainConfig, ManagerTrainConfig, TrainConfig
 from ._rewards import ANSWER_PREFIX, MANAGER_PREFIX, answer_f1_reward, answer_reward, format_reward, fragmentation_reward, manager_reward, score_operation
 from ._states import AnswerState, ManagerState, build_answer_states, build_manager_states
+from ._states import replay as replay_conversation
 
 __all__ = ["evaluate_policies", "format_eval", "resolve_model_path", "split_conversations", "train"]
 
@@ -162,6 +163,7 @@ def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = prin
         use_cpu=bool(cfg.use_cpu),
         bf16=bool(cfg.bf16),
         use_vllm=cfg.use_vllm,
+        vllm_mode=cfg.vllm_mode,
         report_to="none",
         remove_unused_columns=False,
         disable_tqdm=True,
@@ -205,7 +207,7 @@ def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = prin
     if held and isinstance(cfg, ManagerTrainConfig):
         log(f"evaluating on held-out {', '.join(c.sample_id for c in held)}")
         results = evaluate_policies(
-            ["heuristic", "prompted", f"grpo:{out}"], held, embedder, model=cfg.model, max_states=cfg.eval_max_states, max_turns=cfg.max_turns, log=log
+            ["heuristic", "prompted", f"grpo:{out}"], held, embedder, model=cfg.model, max_states=cfg.eval_max_states, max_turns=cfg.eval_max_turns, log=log
         )
         (out / "eval.json").write_text(json.dumps(results, indent=2))
     _model_card(out, cfg, card, train_convs, held, results)
@@ -304,13 +306,7 @@ def evaluate_policies(
             mem = ASEM.ephemeral(embedder=embedder, manager=manager, config=config)
             recalls = []
             for conv in convs:
-                turns = conv.turns[:max_turns] if max_turns else conv.turns
-                kept = {t.dia_id for t in turns}
-                sessions: dict[int, list[Any]] = {}
-                for t in turns:
-                    sessions.setdefault(t.session, []).append(t)
-                for session in sessions.values():
-                    mem.add_many([t.as_item() for t in session], user_id=conv.sample_id)
+                kept = replay_conversation(mem, conv, max_turns)
                 for qa in conv.qa:
                     if qa.category in (1, 2, 3, 4) and qa.evidence and set(qa.evidence) <= kept:
                         hits = mem.search(qa.question, user_id=conv.sample_id, k=10)

@@ -50,16 +50,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace, cls: type[TrainConfig]) -> TrainConfig:
+    from asem_core.bench.cli import parse_sets
+
     overrides: dict[str, Any] = {f.name: getattr(args, f.name, None) for f in fields(cls)}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            msg = f"--set expects FIELD=VALUE, got {item!r}"
-            raise SystemExit(msg)
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    overrides.update(parse_sets(args.set))
     return cls.load(args.config, **overrides)
 
 

@@ -16,7 +16,7 @@ from .._errors import ASEMError
 from .._locomo import CATEGORY_NAMES, load_locomo
 from ._locomo_bench import KS, BenchResult, build_systems, first_sessions, run_locomo, run_reader
 
-__all__ = ["format_table", "main", "make_parser"]
+__all__ = ["format_table", "main", "make_parser", "parse_sets"]
 
 DEFAULT_SYSTEMS = "NoMemory,FullContext,Dense,BM25,Hybrid,ValueRetrievalOnly,AtomicLinking,RLManagerOnly,ASEM"
 
@@ -78,7 +78,8 @@ def format_table(results: Sequence[BenchResult]) -> str:
     return "\n".join(lines)
 
 
-def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` options as a dict (values read as JSON where they parse)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -149,7 +150,7 @@ def _locomo(args: argparse.Namespace) -> int:
         if not convs:
             print(f"asem-bench: no conversation among {sorted(wanted)}", file=sys.stderr)
             return 2
-    options = _parse_sets(args.set)
+    options = parse_sets(args.set)
     llm = HFTransformersLLM(args.llm) if args.llm != "none" else None
     names = [s.strip() for s in args.systems.split(",") if s.strip()]
     if llm is not None and "ASEM-LLM" not in names:
