@@ -173,3 +173,20 @@ def test_incompatible_adapter_is_a_clear_error(tmp_path: Path, trained: Path) ->
     (bad / "adapter" / "asem_manager.json").write_text(json.dumps(card))
     with pytest.raises(ModelLoadError, match=r"does not fit|could not"):
         ASEM.ephemeral(manager=f"grpo:{bad}")
+
+
+def test_answer_trainer_runs_two_steps_and_rewards_f1(tmp_path: Path, locomo_dir_module: Path) -> None:
+    from asem_train import answer_f1_reward, answer_reward
+
+    s = AnswerState("c", "What is the dog's name?", "Buddy", 4, [{"id": "n1", "content": "My dog is Buddy.", "timestamp": "", "speaker": "Sam"}]).to_json()
+    adv = AnswerState("c", "What is the cat's name?", "not mentioned", 5, []).to_json()
+    assert answer_f1_reward(['Buddy", "used": [1]}', 'Rex"}'], [s, s]) == [1.0, 0.0]
+    assert answer_f1_reward(['not mentioned"}'], [adv]) == [1.0]  # refusing an adversarial question is right
+    assert answer_reward(['Buddy", "used": [1]}'], [s]) == [0.0]
+    out = tmp_path / "answer"
+    args = ["answer", "--data", str(locomo_dir_module), "--conversations", "conv-26", "--max-turns", "60", "--max-states", "4", "--max-steps", "2"]
+    args += ["--num-generations", "2", "--per-device-train-batch-size", "2", "--max-completion-length", "16", "--output", str(out)]
+    code = main(args)
+    assert code == 0
+    assert (out / "adapter" / "adapter_model.safetensors").exists() and json.loads((out / "asem_manager.json").read_text())["kind"] == "answer"
+    assert any("reward" in json.loads(line) for line in (out / "log.jsonl").read_text().splitlines())
