@@ -202,7 +202,9 @@ class IngestPipeline:
         fresh = [i for i, it in enumerate(items) if it.source_id is None or it.source_id not in known_sources]
         if self.constructor is None or not fresh:
             return intents, enrich
-        made = self.constructor.construct([texts[i] for i in fresh], [stamps[i] for i in fresh], [speakers[i] for i in fresh], intents[fresh])
+        made = self.constructor.construct(
+            [texts[i] for i in fresh], [stamps[i] for i in fresh], [speakers[i] for i in fresh], intents[fresh], [enrich[i] for i in fresh]
+        )
         built = {i: c for i, c in zip(fresh, made)}
         for i, c in built.items():
             enrich[i] = c.enrichment
@@ -234,9 +236,12 @@ class IngestPipeline:
             return None
         n_near = max(self.config.link_k, 5)
         facts, lists, asked = [], [], []
+        seen: set[str] = set()
         for i, item in enumerate(items):
-            if item.source_id is not None and (item.source_id in known_sources or any(o.source_id == item.source_id for o in items[:i])):
-                continue  # a re-ingested turn: NOOP by source id, no decision needed
+            if item.source_id is not None:
+                if item.source_id in known_sources or item.source_id in seen:
+                    continue  # a re-ingested turn: NOOP by source id, no decision needed
+                seen.add(item.source_id)
             asked.append(i)
             cands = [
                 (Note(id=nid, content=known[nid].content, timestamp=known[nid].timestamp, metadata=known[nid].metadata, scope=scope), sim)

@@ -40,7 +40,8 @@ Message = dict[str, str]
 """A chat message: ``{"role": "system" | "user" | "assistant", "content": "..."}``."""
 
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
-_SMOLLM2_ALIASES = {"smollm2", "smollm2-135m", SMOLLM2, "SmolLM2-135M-Instruct"}
+SMOLLM2_ALIASES = frozenset({"smollm2", "smollm2-135m", SMOLLM2, "SmolLM2-135M-Instruct"})
+"""Names that mean the offline SmolLM2-135M-Instruct."""
 
 
 @dataclass(frozen=True)
@@ -193,12 +194,12 @@ class HFTransformersLLM:
     @property
     def name(self) -> str:
         """The model name (with the adapter, if any)."""
-        base = SMOLLM2 if self._spec in _SMOLLM2_ALIASES else self._spec
+        base = SMOLLM2 if self._spec in SMOLLM2_ALIASES else self._spec
         return f"{base}+{self.adapter}" if self.adapter else base
 
     def _resolve(self) -> str:
         spec = self._spec
-        if spec in _SMOLLM2_ALIASES:
+        if spec in SMOLLM2_ALIASES:
             if spec == SMOLLM2 and not os.environ.get("HF_HUB_OFFLINE"):
                 try:
                     from huggingface_hub import snapshot_download

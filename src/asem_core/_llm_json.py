@@ -87,6 +87,20 @@ def _variants(candidate: str) -> list[str]:
     return out
 
 
+def _first(source: str, kind: type, tries: int) -> Any:
+    """The first value of ``kind`` (dict or list) that parses, repaired, from one of the first ``tries`` openers."""
+    opener = "{" if kind is dict else "["
+    for start in [i for i, ch in enumerate(source) if ch == opener][:tries]:
+        for candidate in _variants(_balanced(source, start)):
+            try:
+                value = json.loads(candidate)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, kind):
+                return value
+    return None
+
+
 def extract_json(text: str, expect: type = dict) -> Any:
     """The first JSON value of type ``expect`` (``dict`` or ``list``) in ``text``, repaired if needed.
 
@@ -97,26 +111,13 @@ def extract_json(text: str, expect: type = dict) -> Any:
         msg = "empty reply"
         raise ReplyError(msg)
     sources = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    opener = "{" if expect is dict else "["
     for source in sources:
-        starts = [i for i, ch in enumerate(source) if ch == opener]
-        for start in starts[:5]:
-            for candidate in _variants(_balanced(source, start)):
-                try:
-                    value = json.loads(candidate)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(value, expect):
-                    return value
-        if expect is list:  # a lone object where a list was asked for
-            for start in [i for i, ch in enumerate(source) if ch == "{"][:3]:
-                for candidate in _variants(_balanced(source, start)):
-                    try:
-                        value = json.loads(candidate)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(value, dict):
-                        return [value]
+        value = _first(source, expect, 5)
+        if value is None and expect is list:  # a lone object where a list was asked for
+            obj = _first(source, dict, 3)
+            value = [obj] if obj is not None else None
+        if value is not None:
+            return value
     kind = "object" if expect is dict else "array"
     msg = f"no JSON {kind} found in the reply"
     raise ReplyError(msg)

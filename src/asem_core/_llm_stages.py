@@ -237,9 +237,14 @@ class LLMEnricher:
         self.fallback = fallback
         self.config = config
 
-    def construct(self, texts: Sequence[str], timestamps: Sequence[str], speakers: Sequence[str | None], intents: Any) -> list[Constructed]:
-        """Facts and enrichments for a batch of turns (same order)."""
-        base = self.fallback.enrich(texts, timestamps, speakers, intents)
+    def construct(
+        self, texts: Sequence[str], timestamps: Sequence[str], speakers: Sequence[str | None], intents: Any, base: Sequence[Enrichment] | None = None
+    ) -> list[Constructed]:
+        """Facts and enrichments for a batch of turns (same order).
+
+        ``base`` are the heuristic enrichments of the same turns when the caller has them already.
+        """
+        base = list(base) if base is not None else self.fallback.enrich(texts, timestamps, speakers, intents)
         n = self.config.llm_turns_per_call
         groups = [list(range(s, min(s + n, len(texts)))) for s in range(0, len(texts), n)]
         prompts = []
@@ -300,10 +305,6 @@ class LLMEnricher:
             log.info("construct: fact rejected (it shares too few words with the turn): %r", fact[:120])
             return None
         return resolve_relative_dates(fact, timestamp)
-
-    def enrich(self, texts: Sequence[str], timestamps: Sequence[str], speakers: Sequence[str | None], intents: Any) -> list[Enrichment]:
-        """The enrichments only (for notes whose content is already set)."""
-        return [c.enrichment for c in self.construct(texts, timestamps, speakers, intents)]
 
 
 # ---------------------------------------------------------------------------- stage 2: the prompted manager

@@ -182,10 +182,7 @@ class ASEMStore(BaseStore):
             scope = _scope(ns)
             if op.query:
                 want = op.offset + op.limit + (50 if op.filter else 0)
-                try:
-                    hits = self.memory.search(op.query, user_id=scope.user_id, agent_id=scope.agent_id, k=max(want, 1))
-                except Exception:  # noqa: BLE001 - an empty scope has nothing to find
-                    hits = []
+                hits = self.memory.search(op.query, user_id=scope.user_id, agent_id=scope.agent_id, k=max(want, 1))
                 found += [(h.score, h.note) for h in hits if isinstance(h.note.metadata.get("lg_key"), str)]
             else:
                 found += [(None, n) for n in self.memory.all(user_id=scope.user_id, agent_id=scope.agent_id) if isinstance(n.metadata.get("lg_key"), str)]

@@ -14,7 +14,7 @@ import numpy as np
 
 from asem_core import ASEM, ASEMConfig, ConfigError, Embedder, HeuristicManager, HFTransformersLLM, SentenceTransformerEmbedder, load_locomo
 from asem_core._learned import MANAGER_CARD, LearnedManager
-from asem_core._llm import SMOLLM2, offline_smollm2_path
+from asem_core._llm import SMOLLM2_ALIASES, offline_smollm2_path
 from asem_core._llm_stages import PromptedManager
 from asem_core._locomo import Conversation
 from asem_core.bench._metrics import distinct_sources, evidence_metrics
@@ -31,7 +31,7 @@ Log = Callable[[str], None]
 
 def resolve_model_path(model: str) -> str:
     """A loadable path or hub id: ``smollm2`` (and SmolLM2's hub id without a hub) map to the offline copy."""
-    if model in ("smollm2", "smollm2-135m", SMOLLM2, "SmolLM2-135M-Instruct"):
+    if model in SMOLLM2_ALIASES:
         return str(offline_smollm2_path())
     return model
 
