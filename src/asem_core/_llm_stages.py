@@ -465,7 +465,7 @@ class PromptedManager:
 class _LinkOut(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: int
-    relation: str
+    relation: str = "related"
 
 
 class _EvolveOut(BaseModel):
@@ -480,12 +480,25 @@ class _LinksOut(BaseModel):
     links: list[_LinkOut] = Field(default_factory=list)
     evolve: list[_EvolveOut] = Field(default_factory=list)
 
+    @field_validator("links", mode="before")
+    @classmethod
+    def _bare_ids(cls, v: Any) -> Any:
+        """Repair ``{"links": [1, 2]}`` (ids without relations, common from small models) to unlabelled links."""
+        if isinstance(v, list):
+            return [{"id": x, "relation": "related"} if isinstance(x, int) and not isinstance(x, bool) else x for x in v]
+        return v
+
+
+_EXAMPLE_TAGS = ("sailing", "harbour")
+_EXAMPLE_CONTEXT = "Planning a weekend sailing trip"
+"""The evolution example in the prompt; replies that copy it are rejected."""
 
 _LINK_SYSTEM = (
     "You connect memories. Given a NEW memory and numbered RELATED memories, name how each related memory is connected "
     'to the new one with a short relation (e.g. "same event", "cause", "follow-up", "same person", "contrast"), and, '
     "where the new memory tells more about a related one, give that memory better tags and a better one-sentence context.\n"
-    'Reply with only JSON: {"links": [{"id": 1, "relation": "..."}], "evolve": [{"id": 1, "tags": ["..."], "context": "..."}]}'
+    'Reply with only JSON, for example: {"links": [{"id": 1, "relation": "same event"}], '
+    '"evolve": [{"id": 1, "tags": ["' + '", "'.join(_EXAMPLE_TAGS) + '"], "context": "' + _EXAMPLE_CONTEXT + '"}]}'
 )
 
 
@@ -525,27 +538,31 @@ class LLMLinker:
             near = neighbours[k]
             relations: dict[str, str] = {}
             evolve: dict[str, tuple[list[str], str]] = {}
+            if out.links and not any(1 <= lk.id <= len(near) for lk in out.links):
+                msg = f"no link id is one of the related memory numbers 1-{len(near)}"
+                raise ReplyError(msg)
             for lk in out.links:
                 if not 1 <= lk.id <= len(near):
-                    msg = f"link id {lk.id} is not one of the related memory numbers 1-{len(near)}"
-                    raise ReplyError(msg)
+                    self.llm.stage("link").rejected += 1
+                    log.info("link: id %d rejected, not one of the related memory numbers 1-%d", lk.id, len(near))
+                    continue
                 rel = " ".join(lk.relation.split())[:40]
-                if rel:
-                    relations[near[lk.id - 1].id] = rel
+                relations[near[lk.id - 1].id] = rel if re.search(r"[A-Za-z]", rel) else "related"
             for ev in out.evolve:
                 if not 1 <= ev.id <= len(near):
                     msg = f"evolve id {ev.id} is not one of the related memory numbers 1-{len(near)}"
                     raise ReplyError(msg)
                 tags = _clean_list(ev.tags, 4)
                 context = " ".join((ev.context or "").split())
-                if not tags or not context or len(context) > MAX_FIELD:
+                copied = context == _EXAMPLE_CONTEXT or bool({t.lower() for t in tags} & set(_EXAMPLE_TAGS))
+                if not tags or not context or len(context) > MAX_FIELD or copied:
                     self.llm.stage("link").rejected += 1
-                    log.info("link: evolution of memory %d rejected (empty tags or context, or context too long)", ev.id)
+                    log.info("link: evolution of memory %d rejected (empty tags or context, context too long, or the prompt's example)", ev.id)
                     continue
                 evolve[near[ev.id - 1].id] = (tags, context)
             return LinkPlan(relations, evolve)
 
-        return list(_ask(self.llm, "link", prompts, parse, prefix='{"links": [', max_new_tokens=200))
+        return list(_ask(self.llm, "link", prompts, parse, prefix='{"links": [{"id": 1, "relation": "', max_new_tokens=200))
 
 
 # ---------------------------------------------------------------------------- stage 4: answers

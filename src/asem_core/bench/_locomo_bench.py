@@ -67,7 +67,7 @@ def build_systems(names: Sequence[str], embedder: Embedder, asem_options: dict[s
             if llm is None:
                 msg = "ASEM-LLM needs --llm"
                 raise ValueError(msg)
-            out.append(ASEMSystem("ASEM-LLM", embedder, batch=16, **{**asem_options, "llm": llm}))
+            out.append(ASEMSystem("ASEM-LLM", embedder, batch=16, progress=True, **{**asem_options, "llm": llm}))
         elif name == "Dense":
             out.append(dense)
         elif name == "BM25":
@@ -157,6 +157,10 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
             "search_p95_ms": float(np.percentile(times, 95) * 1000) if times else 0.0,
             "llm_calls_per_turn": 0.0,
         }
+        if isinstance(system, ASEMSystem):
+            notes = [n for conv in convs for n in system.mem.all(user_id=conv.sample_id)]
+            res.latency["notes"] = float(len(notes))
+            res.latency["notes_missing_enrichment"] = float(sum(1 for n in notes if not (n.keywords and n.tags and n.context.strip())))
         if isinstance(system, ASEMSystem) and system.mem.llm is not None:
             usage = system.mem.llm.totals()
             res.latency["llm_calls_per_turn"] = usage["llm_calls"] / max(turns, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -217,11 +218,13 @@ class ASEMSystem:
         name: Row name in the tables.
         embedder: Shared embedder.
         batch: Turns per ``add_many`` call (a session at most).
+        progress: Print a line to stderr after each session (for slow LLM ingests).
         **options: Passed to :meth:`ASEM.ephemeral` (config fields, manager).
     """
 
-    def __init__(self, name: str, embedder: Embedder, batch: int = 64, **options: Any) -> None:
+    def __init__(self, name: str, embedder: Embedder, batch: int = 64, progress: bool = False, **options: Any) -> None:
         self.name = name
+        self._progress = progress
         self.mem = ASEM.ephemeral(embedder=embedder, **options)
         self._batch = batch
         self._last: dict[str, list[str]] = {}
@@ -237,12 +240,19 @@ class ASEMSystem:
         by_session: dict[int, list[Turn]] = {}
         for t in turns:
             by_session.setdefault(t.session, []).append(t)
-        for session in by_session.values():
+        done = 0
+        for n, session in enumerate(by_session.values(), 1):
             for i in range(0, len(session), self._batch):
                 chunk = session[i : i + self._batch]
                 t0 = time.perf_counter()
                 self.mem.add_many([t.as_item() for t in chunk], user_id=conv)
                 self.add_ms_per_turn.append((time.perf_counter() - t0) * 1000 / len(chunk))
+            done += len(session)
+            if self._progress:
+                took = time.perf_counter() - start
+                calls = self.mem.llm.totals()["llm_calls"] if self.mem.llm is not None else 0
+                line = f"{self.name} {conv}: session {n}/{len(by_session)}, {done}/{len(turns)} turns, {took / done:.2f} s/turn, {calls} LLM calls"
+                print(line, file=sys.stderr, flush=True)
         self.ingest_seconds += time.perf_counter() - start
         self.turns += len(turns)
 

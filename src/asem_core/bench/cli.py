@@ -176,11 +176,12 @@ def _locomo(args: argparse.Namespace) -> int:
     print(format_table(results))
     llm_rows = [r for r in results if r.latency.get("llm_calls_per_turn")]
     if llm_rows:
-        print("\nLLM cost of ingest (prompts sent per turn, seconds per turn, tokens per turn):\n")
-        print("| system | LLM calls/turn | s/turn | LLM s/turn | tokens/turn |\n|---|---|---|---|---|")
+        print("\nLLM cost of ingest (prompts sent per turn, seconds per turn, tokens per turn; notes lacking keywords, tags or context):\n")
+        print("| system | LLM calls/turn | s/turn | LLM s/turn | tokens/turn | notes | notes missing enrichment |\n|---|---|---|---|---|---|---|")
         for r in llm_rows:
             keys = ("llm_calls_per_turn", "seconds_per_turn", "llm_seconds_per_turn", "llm_tokens_per_turn")
-            print(f"| {r.name} | " + " | ".join(f"{r.latency[key]:.3f}" for key in keys) + " |")
+            counts = f"{r.latency.get('notes', 0):.0f} | {r.latency.get('notes_missing_enrichment', 0):.0f}"
+            print(f"| {r.name} | " + " | ".join(f"{r.latency[key]:.3f}" for key in keys) + f" | {counts} |")
     if any(r.reader for r in results):
         print(f"\nReader {args.reader} (top {args.reader_k} notes; F1/BLEU-1/EM on categories 1-4; refusal rate on 5, adversarial):\n")
         cats = ["1", "2", "3", "4"]
