@@ -170,7 +170,7 @@ def test_manager_corpus_never_loses_a_fact(embedder) -> None:
     assert len(replies) >= 150
     current = {"reply": ""}
     llm = ScriptedLLM(lambda p: current["reply"] if stage_of(p) == "manage" else "")
-    cfg = ASEMConfig(llm_stages=("manage",), llm_manager_gate=-1.0)
+    cfg = ASEMConfig(llm_stages=("manage",), llm_manager_gate=-1.0, llm_calls_per_turn=None)  # every retry allowed
     mem = ASEM.ephemeral(embedder=embedder, llm=llm, config=cfg)
     assert mem.manager.name == "prompted"
     outcomes: dict[str, int] = {}
@@ -283,6 +283,111 @@ def test_bad_link_replies_keep_similarity_links(embedder, reply: str) -> None:
     assert after.tags == before.tags and after.context == before.context  # nothing evolved
     assert any(lk.target == second.note_id for lk in after.links)
     assert [v.op for v in mem.history(first.note_id)] == [OpType.ADD]
+
+
+@pytest.mark.parametrize(
+    ("reply", "relation"),
+    [
+        ('{"links": [1]}', "related"),  # bare ids: repaired to an unlabelled link
+        ('{"links": [{"id": 1, "relation": "..."}]}', "related"),  # a placeholder is no label
+        ('{"links": [{"id": 1, "relation": "same pet"}, {"id": 7, "relation": "x"}]}', "same pet"),  # id 7 dropped
+    ],
+)
+def test_link_replies_are_repaired_not_failed(embedder, reply: str, relation: str) -> None:
+    llm = ScriptedLLM(lambda p: reply if stage_of(p) == "link" else "")
+    mem = ASEM.ephemeral(embedder=embedder, llm=llm, config=ASEMConfig(llm_stages=("link",), link_threshold=0.2, llm_link_gate=0.2))
+    (first,) = mem.add("Caroline adopted a dog named Buddy.")
+    (second,) = mem.add("Buddy the dog loves playing fetch.")
+    new = mem.get(second.note_id)
+    assert [lk.relation for lk in new.links if lk.target == first.note_id] == [relation]
+    usage = mem.llm.stage("link")
+    assert usage.fallbacks == 0 and usage.retries == 0
+    assert usage.rejected == (1 if '"id": 7' in reply else 0)
+
+
+def test_link_evolution_copied_from_the_prompt_example_is_rejected(embedder) -> None:
+    from asem_core._llm_link import _EXAMPLE_CONTEXT, _EXAMPLE_TAGS
+
+    plan = json.dumps({"links": [{"id": 1, "relation": "same pet"}], "evolve": [{"id": 1, "tags": list(_EXAMPLE_TAGS), "context": _EXAMPLE_CONTEXT}]})
+    llm = ScriptedLLM(lambda p: plan if stage_of(p) == "link" else "")
+    mem = ASEM.ephemeral(embedder=embedder, llm=llm, config=ASEMConfig(llm_stages=("link",), link_threshold=0.2, llm_link_gate=0.2))
+    (first,) = mem.add("Caroline adopted a dog named Buddy.")
+    before = mem.get(first.note_id)
+    mem.add("Buddy the dog loves playing fetch.")
+    after = mem.get(first.note_id)
+    assert (after.tags, after.context, after.version) == (before.tags, before.context, before.version)
+    assert mem.llm.stage("link").rejected == 1
+
+
+# ------------------------------------------------------------------ the ingest call budget
+def test_call_budget_carries_over_and_never_overspends() -> None:
+    from asem_core._llm import MeteredLLM
+
+    llm = MeteredLLM(ScriptedLLM(lambda p: "{}"))
+    prompt: list[Message] = [{"role": "user", "content": "x"}]
+    with llm.budget(3, 0.5):  # 1.5 earned: one prompt may go
+        assert llm.room() == 1
+        llm.generate([prompt], stage="s")
+        assert llm.room() == 0
+    with llm.budget(1, 0.5):  # 0.5 left over + 0.5: one more
+        assert llm.room() == 1
+    with llm.budget(1, 0.5):  # unspent allowance carried: 1.0 + 0.5
+        assert llm.room() == 1
+    assert llm.room() is None  # outside a budget nothing is capped
+    with llm.budget(100, None):
+        assert llm.room() is None
+
+
+@pytest.mark.parametrize("per_turn", [0.5, 1.0])
+def test_ingest_stays_within_the_call_budget_and_keeps_every_fact(embedder, per_turn: float) -> None:
+    # every reply is invalid, so every stage retries: the worst case for the call count
+    llm = ScriptedLLM(lambda p: "no json here")
+    cfg = ASEMConfig(llm_calls_per_turn=per_turn, llm_manager_gate=-1.0, llm_link_gate=-1.0, link_threshold=-1.0)
+    mem = ASEM.ephemeral(embedder=embedder, llm=llm, config=cfg)
+    facts = [
+        "Caroline adopted a dog named Buddy.",
+        "Melanie painted a sunrise over the lake.",
+        "Jon lost his job at the bank in January.",
+        "Gina opened an online clothing store.",
+        "Caroline's dog Buddy is a golden retriever.",
+        "Melanie runs a marathon every spring.",
+        "Jon wants to start a dance studio.",
+        "Gina's store sells handmade jewellery.",
+        "Caroline is studying to become a counsellor.",
+        "Melanie's kids love camping in the forest.",
+        "Jon visited Paris with his cousin.",
+        "Gina learned pottery from her grandmother.",
+        "Caroline goes to a support group on Tuesdays.",
+        "Melanie plays the violin in a community orchestra.",
+        "Jon's studio opened with twenty students.",
+        "Gina adopted two cats from the shelter.",
+    ]
+    mem.add_many([{"text": f, "metadata": {"speaker": "Caroline"}} for f in facts[:8]], user_id="u")
+    mem.add_many([{"text": f, "metadata": {"speaker": "Caroline"}} for f in facts[8:]], user_id="u")
+    extra = ["Caroline bought a red bicycle.", "Melanie baked bread for her neighbours.", "Jon started learning Spanish."]
+    for f in extra:
+        mem.add(f, user_id="u", metadata={"speaker": "Caroline"})
+    stats = mem.stats(user_id="u")
+    assert stats["llm_calls"] <= per_turn * (len(facts) + len(extra))
+    assert len(llm.prompts) == stats["llm_calls"]
+    assert sum(s["skipped"] for s in stats["llm_stages"].values()) > 0
+    text = " ".join(n.content for n in mem.all(user_id="u"))
+    assert all(f[:-1] in text for f in facts + extra)  # nothing dropped for want of a reply
+
+
+def test_no_budget_sends_every_prompt(embedder) -> None:
+    llm = ScriptedLLM(lambda p: "no json here")
+    cfg = ASEMConfig(llm_calls_per_turn=None, llm_manager_gate=-1.0, llm_link_gate=-1.0, link_threshold=-1.0)
+    mem = ASEM.ephemeral(embedder=embedder, llm=llm, config=cfg)
+    mem.add_many([{"text": f"Caroline went to the park on day {i}."} for i in range(6)], user_id="u")
+    stats = mem.stats(user_id="u")
+    assert stats["llm_calls"] > 6 and sum(s["skipped"] for s in stats["llm_stages"].values()) == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "1"])
+def test_bad_call_budget_is_refused(bad: object) -> None:
+    with pytest.raises(ConfigError, match="llm_calls_per_turn"):
+        ASEMConfig(llm_calls_per_turn=bad)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ answers and consolidation

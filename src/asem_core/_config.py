@@ -79,6 +79,10 @@ class ASEMConfig:
     """Ingest stages that use the LLM when one is given (``llm=``): ``"construct"`` (facts,
     keywords, tags, context), ``"manage"`` (the prompted manager, when no manager is named) and
     ``"link"`` (relation labels and evolution of neighbours). The others use the heuristics."""
+    llm_calls_per_turn: float | None = 1.0
+    """Budget of LLM prompts (retries included) per ingested item, on average over the ingests of
+    one ``ASEM`` object; prompts over it are not sent and the heuristic result is kept (the
+    manager and linker ask about the most similar facts first). ``None``: no budget."""
     llm_turns_per_call: int = 2
     """Note construction: turns described in one LLM prompt."""
     llm_manager_gate: float = 0.70
@@ -142,6 +146,9 @@ class ASEMConfig:
             raise ConfigError(msg)
         if self.fusion not in ("rank", "score"):
             msg = f"ASEMConfig.fusion must be 'rank' or 'score', got {self.fusion!r}"
+            raise ConfigError(msg)
+        if self.llm_calls_per_turn is not None and not (isinstance(self.llm_calls_per_turn, (int, float)) and self.llm_calls_per_turn > 0):
+            msg = f"ASEMConfig.llm_calls_per_turn must be a positive number or None, got {self.llm_calls_per_turn!r}"
             raise ConfigError(msg)
         if self.embed_mode not in ("joint", "mean"):
             msg = f"ASEMConfig.embed_mode must be 'joint' or 'mean', got {self.embed_mode!r}"

@@ -20,6 +20,7 @@ from ._config import ASEMConfig
 from ._embedder import Embedder
 from ._enrich import Enrichment, HeuristicEnricher, joint_text, lexical_text
 from ._errors import InvalidInputError
+from ._llm import MeteredLLM
 from ._llm_stages import LLMEnricher, LLMLinker
 from ._manager import Decision, Fact, MemoryManager, Neighbour
 from ._retrieval import ScopeState
@@ -92,6 +93,7 @@ class IngestPipeline:
     embedder: Embedder
     enricher: HeuristicEnricher
     constructor: LLMEnricher | None
+    llm: MeteredLLM | None
     linker: LLMLinker | None
     manager: MemoryManager
     store: ChromaStore
@@ -261,6 +263,12 @@ class IngestPipeline:
         return decisions
 
     def _ingest(self, scope: Scope, items: list[_Item], adjacent: bool, manage: bool = True) -> list[Operation]:
+        if self.llm is None:
+            return self._ingest_batch(scope, items, adjacent, manage)
+        with self.llm.budget(len(items), self.config.llm_calls_per_turn):
+            return self._ingest_batch(scope, items, adjacent, manage)
+
+    def _ingest_batch(self, scope: Scope, items: list[_Item], adjacent: bool, manage: bool) -> list[Operation]:
         cfg = self.config
         manager: MemoryManager = self.manager if manage else AddOnlyManager()
         state = self._state(scope)
@@ -273,6 +281,7 @@ class IngestPipeline:
         known = {k: v for k, v in known.items() if v.valid}
         pre = self._batch_decisions(manager, scope, items, intents, store_near, known, state.sources)
         link_jobs: list[tuple[str, list[str]]] = []  # new note -> neighbours it was linked to by similarity
+        link_sims: list[float] = []  # similarity of each job's nearest neighbour (its priority for the LLM)
 
         changed: dict[str, Note] = {}  # notes to write, new or modified
         versions: dict[str, tuple[OpType, str]] = {}  # note id -> (op, reason) of its new version
@@ -359,6 +368,7 @@ class IngestPipeline:
                     link(note_id, nid, "similar")
                 if linked and near[0][1] >= cfg.llm_link_gate:
                     link_jobs.append((note_id, linked))
+                    link_sims.append(near[0][1])
                 if adjacent and prev_id is not None and prev_id != note_id:
                     link(note_id, prev_id, "follows")
                 ops.append(Operation(decision.op, note_id, decision.reason, item.text, decision.target_id, note_id if decision.op is OpType.DELETE else None))
@@ -391,13 +401,14 @@ class IngestPipeline:
                 prev_id = note_id
 
         if self.linker is not None and link_jobs:
-            self._evolve(link_jobs, changed, known, versions, reembed)
+            self._evolve(link_jobs, link_sims, changed, known, versions, reembed)
         self._flush(scope, state, changed, versions, reembed, new_intent, ops, now)
         return ops
 
     def _evolve(
         self,
         jobs: list[tuple[str, list[str]]],
+        sims: list[float],
         changed: dict[str, Note],
         known: dict[str, Note],
         versions: dict[str, tuple[OpType, str]],
@@ -409,7 +420,7 @@ class IngestPipeline:
         def current(nid: str) -> Note:
             return changed.get(nid) or known[nid]
 
-        plans = self.linker.plan([current(n) for n, _ in jobs], [[current(o) for o in others] for _, others in jobs])
+        plans = self.linker.plan([current(n) for n, _ in jobs], [[current(o) for o in others] for _, others in jobs], sims)
         for (note_id, _), plan in zip(jobs, plans):
             if plan is None:
                 continue

@@ -16,7 +16,8 @@ class BM25Index:
     """Okapi BM25 over a growing set of documents, keyed by note id.
 
     Re-adding an id replaces its document; removing it hides it. Postings are kept as
-    Python lists and turned into NumPy arrays lazily, so queries stay fast at 100k notes.
+    Python lists and turned into NumPy arrays lazily; document lengths and liveness live in
+    growable NumPy arrays, so a query does no per-document Python work at 100k notes.
 
     Args:
         k1: Term-frequency saturation.
@@ -28,8 +29,8 @@ class BM25Index:
         self.b = b
         self._ids: list[str] = []
         self._slot: dict[str, int] = {}
-        self._lengths: list[int] = []
-        self._alive: list[bool] = []
+        self._lengths = np.zeros(64, dtype=np.float32)
+        self._alive = np.zeros(64, dtype=bool)
         self._postings: dict[str, tuple[list[int], list[int]]] = {}
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._total_len = 0
@@ -46,10 +47,13 @@ class BM25Index:
         self.remove(note_id)
         tokens = lexical_tokens(text)
         slot = len(self._ids)
+        if slot == self._alive.size:
+            self._lengths = np.concatenate([self._lengths, np.zeros(slot, dtype=np.float32)])
+            self._alive = np.concatenate([self._alive, np.zeros(slot, dtype=bool)])
         self._ids.append(note_id)
         self._slot[note_id] = slot
-        self._lengths.append(len(tokens))
-        self._alive.append(True)
+        self._lengths[slot] = len(tokens)
+        self._alive[slot] = True
         self._total_len += len(tokens)
         self._live += 1
         for term, tf in Counter(tokens).items():
@@ -64,7 +68,7 @@ class BM25Index:
         if slot is None:
             return
         self._alive[slot] = False
-        self._total_len -= self._lengths[slot]
+        self._total_len -= int(self._lengths[slot])
         self._live -= 1
 
     def _array(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -85,8 +89,8 @@ class BM25Index:
         if not terms:
             return []
         n_slots = len(self._ids)
-        alive = np.asarray(self._alive, dtype=bool)
-        lengths = np.asarray(self._lengths, dtype=np.float32)
+        alive = self._alive[:n_slots]
+        lengths = self._lengths[:n_slots]
         avg = max(self._total_len / max(self._live, 1), 1e-9)
         norm = self.k1 * (1.0 - self.b + self.b * lengths / avg)
         scores = np.zeros(n_slots, dtype=np.float32)

@@ -17,7 +17,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -386,6 +387,8 @@ class StageUsage:
     retries: int = 0
     fallbacks: int = 0
     rejected: int = 0
+    skipped: int = 0
+    """Prompts not sent because the ingest call budget was spent (the heuristic result is kept)."""
 
 
 class MeteredLLM:
@@ -399,6 +402,39 @@ class MeteredLLM:
         self.llm = llm
         self.usage: dict[str, StageUsage] = {}
         self._lock = threading.Lock()
+        self._limit: int | None = None
+        self._credit = 0.0
+
+    @property
+    def calls(self) -> int:
+        """Prompts sent so far, all stages together."""
+        with self._lock:
+            return sum(u.calls for u in self.usage.values())
+
+    def room(self) -> int | None:
+        """Prompts that may still be sent inside the current :meth:`budget` (None: no budget)."""
+        limit = self._limit
+        return None if limit is None else max(limit - self.calls, 0)
+
+    @contextmanager
+    def budget(self, items: int, per_item: float | None) -> Iterator[None]:
+        """Cap the prompts sent inside the block at ``per_item`` per ingested item, on average.
+
+        Unspent allowance carries over to later blocks, and the prompts sent never exceed the
+        allowance earned so far, so over any run of ingests the LLM makes at most ``per_item``
+        calls per item. ``per_item=None`` sets no cap.
+        """
+        if per_item is None:
+            yield
+            return
+        self._credit += items * per_item
+        start = self.calls
+        self._limit = start + int(self._credit + 1e-9)
+        try:
+            yield
+        finally:
+            self._credit = max(self._credit - (self.calls - start), 0.0)
+            self._limit = None
 
     @property
     def name(self) -> str:

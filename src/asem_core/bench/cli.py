@@ -235,6 +235,8 @@ def _perf(args: argparse.Namespace) -> int:
     print(f"ASEM perf — {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs\n")
     print("Ingest (LLM-free default, add_many in batches of 64) against embedding the same texts once:")
     print(f"  raw embedder {ingest['raw_embedder_texts_per_s']:.1f} texts/s, ASEM {ingest['asem_texts_per_s']:.1f} texts/s, ratio {ingest['ratio']:.2f}")
+    print(f"  embed + bare Chroma add {ingest['embed_and_chroma_texts_per_s']:.1f} texts/s, ratio of ASEM to it {ingest['ratio_vs_embed_and_chroma']:.2f}")
+    print(f"  texts embedded per item {ingest['embedded_texts_per_item']:.2f} (intent vector + joint vector + re-embedded neighbours)")
     print(f"  add latency per item p50 {ingest['add_p50_ms_per_item']:.1f} ms, p95 {ingest['add_p95_ms_per_item']:.1f} ms\n")
     rows = perf_search(embedder, sizes, args.queries, args.store)
     head = [
