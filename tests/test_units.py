@@ -77,3 +77,28 @@ def test_scope_validation_and_keys():
         Scope(user_id=3)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         Scope(user_id=" ")
+
+
+def test_a_turn_without_words_still_gets_keywords(embedder):
+    from asem_core._enrich import HeuristicEnricher
+
+    enricher = HeuristicEnricher(embedder)
+    texts = [";)", ":-)", "Great news about Buddy!"]
+    intents = embedder.embed(texts)
+    out = enricher.enrich(texts, ["2023-05-08T13:56:00"] * 3, ["Caroline", None, "Jon"], intents)
+    assert out[0].keywords == ["caroline"]  # the speaker
+    assert out[1].keywords == out[1].tags[:1] and out[1].keywords  # no speaker: the first tag
+    assert "buddy" in out[2].keywords
+    assert all(e.keywords and e.tags and e.context for e in out)
+
+
+def test_bm25_grows_past_its_first_arrays_and_keeps_lengths():
+    index = BM25Index()
+    for i in range(200):  # the length/liveness arrays start at 64 slots and double
+        index.add(f"n{i}", f"note number {i} about " + ("violin " if i % 50 == 0 else "garden ") * (1 + i % 3))
+    assert len(index) == 200
+    assert {i for i, _ in index.search("violin", 10)} == {"n0", "n50", "n100", "n150"}
+    index.remove("n50")
+    index.add("n100", "now about the garden only")  # re-adding replaces
+    assert {i for i, _ in index.search("violin", 10)} == {"n0", "n150"}
+    assert len(index) == 199

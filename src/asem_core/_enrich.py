@@ -131,5 +131,8 @@ class HeuristicEnricher:
             tags = [TAG_VOCABULARY[j] for j in top]
             when = human_date(timestamps[i])
             context = f"{speakers[i]} on {when}" if speakers[i] else f"on {when}"
-            out.append(Enrichment(extract_keywords(text, self._n_keywords), tags, context))
+            # a turn with no word at all (";)") still gets a keyword: its speaker, else its first tag
+            speaker = speakers[i]
+            keywords = extract_keywords(text, self._n_keywords) or ([speaker.lower()] if speaker else tags[:1])
+            out.append(Enrichment(keywords, tags, context))
         return out

@@ -98,22 +98,30 @@ def _questions(conv: Conversation) -> list[Any]:
 
 def _evaluate(
     system: System, convs: Sequence[Conversation], qids: set[tuple[str, int]] | None = None, deep: bool = True
-) -> tuple[dict[str, list[dict[str, float]]], list[float]]:
+) -> tuple[dict[str, list[dict[str, float]]], list[float], dict[tuple[str, int], float]]:
+    """Per-category metrics, search times, and recall@10 per question id.
+
+    ASEM's ranking does not depend on k (k only cuts the re-ranked pool), so one search for
+    25 hits gives both the first 10 and the first 25; other systems are asked twice.
+    """
     by_cat: dict[str, list[dict[str, float]]] = {}
     times: list[float] = []
+    per_question: dict[tuple[str, int], float] = {}
+    one_search = deep and isinstance(system, ASEMSystem)
     for conv in convs:
         for n, qa in enumerate(_questions(conv)):
             if qids is not None and (conv.sample_id, n) not in qids:
                 continue
             start = time.perf_counter()
-            ranked = distinct_sources(system.retrieve(conv.sample_id, qa.question, 10))
+            hits = system.retrieve(conv.sample_id, qa.question, 25 if one_search else 10)
             times.append(time.perf_counter() - start)
-            metrics = evidence_metrics(ranked, qa.evidence, [k for k in KS if k <= 10])
+            metrics = evidence_metrics(distinct_sources(hits[:10]), qa.evidence, [k for k in KS if k <= 10])
             if deep:
-                deeper = distinct_sources(system.retrieve(conv.sample_id, qa.question, 25))
-                metrics["recall@25"] = evidence_metrics(deeper, qa.evidence, [25])["recall@25"]
+                deeper = hits if one_search else system.retrieve(conv.sample_id, qa.question, 25)
+                metrics["recall@25"] = evidence_metrics(distinct_sources(deeper), qa.evidence, [25])["recall@25"]
             by_cat.setdefault(str(qa.category), []).append(metrics)
-    return by_cat, times
+            per_question[(conv.sample_id, n)] = metrics["recall@10"]
+    return by_cat, times, per_question
 
 
 def _summarise(name: str, by_cat: dict[str, list[dict[str, float]]]) -> BenchResult:
@@ -129,7 +137,7 @@ def _summarise(name: str, by_cat: dict[str, list[dict[str, float]]]) -> BenchRes
 def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedback_passes: int = 0, log: Any = print) -> list[BenchResult]:
     """Ingest every conversation into every system, then score evidence retrieval.
 
-    With ``feedback_passes`` > 0, systems that learn (ASEM) replay a training half of the
+    With ``feedback_passes`` > 0, systems that learn (ASEM systems with λ > 0) replay a training half of the
     questions with reward from the evidence (hits holding evidence get r=1, others r=0) and
     recall@10 is reported on both halves after each pass.
     """
@@ -143,7 +151,7 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
             add_times.append((time.perf_counter() - t0) / max(len(conv.turns), 1))
         ingest_s = time.perf_counter() - start
         t_eval = time.perf_counter()
-        by_cat, times = _evaluate(system, convs)
+        by_cat, times, per_question = _evaluate(system, convs)
         res = _summarise(system.name, by_cat)
         eval_s = time.perf_counter() - t_eval
         turns = sum(len(c.turns) for c in convs)
@@ -168,15 +176,16 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
             res.latency["llm_tokens_per_turn"] = (usage["prompt_tokens"] + usage["completion_tokens"]) / max(turns, 1)
             res.latency["llm_stages"] = usage["llm_stages"]
         t_evo = time.perf_counter()
-        if feedback_passes and isinstance(system, ASEMSystem):
-            res.evolution = _self_evolution(system, convs, feedback_passes)
+        if feedback_passes and isinstance(system, ASEMSystem) and system.mem.config.lam > 0:  # λ=0: utility cannot move a rank
+            res.evolution = _self_evolution(system, convs, feedback_passes, per_question)
         evo_s = time.perf_counter() - t_evo
         log(f"{system.name}: recall@10 {res.overall.get('recall@10', 0):.3f}, ingest {ingest_s:.1f} s, evaluation {eval_s:.1f} s, self-evolution {evo_s:.1f} s")
         results.append(res)
     return results
 
 
-def _self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: int) -> list[dict[str, float]]:
+def _self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: int, before: dict[tuple[str, int], float]) -> list[dict[str, float]]:
+    """The recall curve over feedback passes; pass 0 is ``before`` (recall@10 per question, no feedback yet)."""
     train: set[tuple[str, int]] = set()
     test: set[tuple[str, int]] = set()
     for conv in convs:
@@ -184,11 +193,13 @@ def _self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: i
             (train if n % 2 == 0 else test).add((conv.sample_id, n))
 
     def recall(ids: set[tuple[str, int]]) -> float:
-        by_cat, _ = _evaluate(system, convs, ids, deep=False)
-        rows = [m["recall@10"] for ms in by_cat.values() for m in ms]
-        return float(np.mean(rows)) if rows else 0.0
+        _, _, per_question = _evaluate(system, convs, ids, deep=False)
+        return float(np.mean(list(per_question.values()))) if per_question else 0.0
 
-    curve = [{"pass": 0.0, "train_recall@10": recall(train), "heldout_recall@10": recall(test)}]
+    def mean(ids: set[tuple[str, int]]) -> float:
+        return float(np.mean([before[i] for i in ids])) if ids else 0.0
+
+    curve = [{"pass": 0.0, "train_recall@10": mean(train), "heldout_recall@10": mean(test)}]
     for p in range(1, passes + 1):
         for conv in convs:
             for n, qa in enumerate(_questions(conv)):
