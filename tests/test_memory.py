@@ -89,6 +89,28 @@ def test_feedback_defaults_to_last_search_and_validates_reward(mem):
         mem.feedback(1.0, user_id="nobody-searched")
 
 
+def test_feedback_with_a_reward_per_note_in_one_call(mem):
+    ops = _fill(mem)
+    a, b, c = (o.note_id for o in ops[:3])
+    updated = mem.feedback({a: 1.0, b: 0.0, c: -1.0}, user_id="u1")
+    assert {n.id: n.q for n in updated} == pytest.approx({a: 0.55, b: 0.45, c: 0.35})
+    logged = {e["note_id"]: e["reward"] for e in mem.operations(user_id="u1") if e["op"] == "FEEDBACK"}
+    assert logged == {a: 1.0, b: 0.0, c: -1.0}
+    before = {n.id: n.q for n in mem.all(user_id="u1")}
+    for bad, error in [
+        ({}, InvalidInputError),
+        ({a: 1.5}, InvalidInputError),
+        ({a: 1.0, b: float("nan")}, InvalidInputError),
+        ({1: 1.0}, InvalidInputError),
+        ({a: 1.0, "no-such-note": 1.0}, NoteNotFoundError),
+    ]:
+        with pytest.raises(error):
+            mem.feedback(bad, user_id="u1")
+    with pytest.raises(InvalidInputError, match="not both"):
+        mem.feedback({a: 1.0}, [a], user_id="u1")
+    assert {n.id: n.q for n in mem.all(user_id="u1")} == before  # a rejected call changes nothing
+
+
 def test_nothing_lost_add_update_delete_history_survives_reopen(tmp_path, embedder):
     path = tmp_path / "store"
     mem = ASEM(path=path, embedder=embedder)

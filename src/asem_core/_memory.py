@@ -261,7 +261,7 @@ class ASEM(IngestPipeline):
 
     def feedback(
         self,
-        reward: float,
+        reward: float | Mapping[str, float],
         note_ids: Sequence[str] | None = None,
         *,
         user_id: str | None = None,
@@ -271,7 +271,9 @@ class ASEM(IngestPipeline):
         """Update utilities with q ← q + α(r − q) for the notes used in an answer.
 
         Args:
-            reward: r in [-1, 1].
+            reward: r in [-1, 1] for every note of ``note_ids``; or a mapping note id -> r, one
+                reward per note in one call (e.g. 1 for the notes an answer used, 0 for the
+                other hits), in which case ``note_ids`` must be left out.
             note_ids: Notes used; default: the hits of the last search in this scope.
             user_id: Scope: user.
             agent_id: Scope: agent.
@@ -284,7 +286,19 @@ class ASEM(IngestPipeline):
             InvalidInputError: Reward not a finite number in [-1, 1], or no notes to update.
             NoteNotFoundError: An id is not in this scope (nothing is changed).
         """
-        reward = check_reward(reward)
+        per_note: dict[str, float] | None = None
+        scalar = 0.0
+        if isinstance(reward, Mapping):
+            if note_ids is not None:
+                msg = "feedback takes note_ids or a mapping of note id -> reward, not both"
+                raise InvalidInputError(msg)
+            if not reward or not all(isinstance(k, str) for k in reward):
+                msg = "feedback's reward mapping must be non-empty, keyed by note id strings"
+                raise InvalidInputError(msg)
+            per_note = {k: check_reward(v) for k, v in reward.items()}
+            note_ids = list(per_note)
+        else:
+            scalar = check_reward(reward)
         if isinstance(note_ids, str):
             msg = "note_ids must be a list of ids, not a string"
             raise InvalidInputError(msg)
@@ -296,13 +310,14 @@ class ASEM(IngestPipeline):
             if not ids:
                 msg = "feedback needs note_ids, or a search in this scope first"
                 raise InvalidInputError(msg)
+            rewards = per_note if per_note is not None else dict.fromkeys(ids, scalar)
             notes, _ = self.store.get_notes(scope, ids)
             missing = set(ids) - {n.id for n in notes}
             if missing:
                 msg = f"no note(s) {sorted(missing)} in scope {scope}; no utility was changed"
                 raise NoteNotFoundError(msg)
             for note in notes:
-                note.q = ema(note.q, reward, cfg.alpha)
+                note.q = ema(note.q, rewards[note.id], cfg.alpha)
                 note.uses += 1
             others: list[Note] = []
             if cfg.shrink > 0 and note_ids is None:
@@ -313,7 +328,7 @@ class ASEM(IngestPipeline):
                     note.q = note.q + cfg.shrink * (cfg.q0 - note.q)
             self.store.put_notes(notes + others, None, None)
             self.store.log(
-                scope, [{"op": "FEEDBACK", "note_id": n.id, "reward": float(reward), "q": n.q, "reason": "utility update", "at": now_iso()} for n in notes]
+                scope, [{"op": "FEEDBACK", "note_id": n.id, "reward": rewards[n.id], "q": n.q, "reason": "utility update", "at": now_iso()} for n in notes]
             )
             self._counters["feedbacks"] += 1
             return notes
@@ -531,7 +546,7 @@ class ASEM(IngestPipeline):
         """Async :meth:`search`."""
         return await asyncio.to_thread(self.search, query, **kwargs)
 
-    async def afeedback(self, reward: float, note_ids: Sequence[str] | None = None, **kwargs: Any) -> list[Note]:
+    async def afeedback(self, reward: float | Mapping[str, float], note_ids: Sequence[str] | None = None, **kwargs: Any) -> list[Note]:
         """Async :meth:`feedback`."""
         return await asyncio.to_thread(self.feedback, reward, note_ids, **kwargs)
 

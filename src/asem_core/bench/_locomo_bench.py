@@ -206,12 +206,7 @@ def _self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: i
                 if (conv.sample_id, n) not in train:
                     continue
                 ranked = system.retrieve(conv.sample_id, qa.question, 10)
-                good = [i for i, sources in enumerate(ranked) if set(sources) & set(qa.evidence)]
-                bad = [i for i in range(len(ranked)) if i not in good]
-                if good:
-                    system.feedback(conv.sample_id, 1.0, good)
-                if bad:
-                    system.feedback(conv.sample_id, 0.0, bad)
+                system.feedback(conv.sample_id, {i: 1.0 if set(sources) & set(qa.evidence) else 0.0 for i, sources in enumerate(ranked)})
         curve.append({"pass": float(p), "train_recall@10": recall(train), "heldout_recall@10": recall(test)})
     return curve
 

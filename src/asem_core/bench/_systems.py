@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from .._embedder import Embedder
@@ -42,8 +42,8 @@ class System(Protocol):
         """Ranked results for a question; each result is the list of source ids it stands for."""
         ...
 
-    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
-        """Reward the results at positions ``used`` of the last retrieval (no-op for static systems)."""
+    def feedback(self, conv: str, rewards: Mapping[int, float]) -> None:
+        """Reward results of the last retrieval, by position (position -> reward; no-op for static systems)."""
         ...
 
     def context(self, conv: str, question: str, k: int) -> list[Note]:
@@ -52,7 +52,7 @@ class System(Protocol):
 
 
 class _Static:
-    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
+    def feedback(self, conv: str, rewards: Mapping[int, float]) -> None:
         """Static system: nothing to learn."""
 
     def context(self, conv: str, question: str, k: int) -> list[Note]:
@@ -262,12 +262,12 @@ class ASEMSystem:
         self._last[conv] = [h.note.id for h in hits]
         return [h.note.source_ids for h in hits]
 
-    def feedback(self, conv: str, reward: float, used: Sequence[int]) -> None:
-        """Reward the notes at the given positions of the last search."""
+    def feedback(self, conv: str, rewards: Mapping[int, float]) -> None:
+        """Reward the notes at the given positions of the last search (position -> reward), in one call."""
         last = self._last.get(conv, [])
-        ids = [last[i] for i in used if i < len(last)]
-        if ids:
-            self.mem.feedback(reward, ids, user_id=conv)
+        per_note = {last[i]: r for i, r in rewards.items() if i < len(last)}
+        if per_note:
+            self.mem.feedback(per_note, user_id=conv)
 
     def context(self, conv: str, question: str, k: int) -> list[Note]:
         """The notes of a value-aware search."""
