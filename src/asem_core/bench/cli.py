@@ -121,14 +121,15 @@ def _plots(results: Sequence[BenchResult], folder: Path) -> list[str]:
     plt.close(fig)
     curves = [r for r in results if r.evolution]
     if curves:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(8.5, 4))
         for r in curves:
             xs = [p["pass"] for p in r.evolution]
             ax.plot(xs, [p["train_recall@10"] for p in r.evolution], "o-", label=f"{r.name} replayed half")
             ax.plot(xs, [p["heldout_recall@10"] for p in r.evolution], "s--", label=f"{r.name} held-out half")
         ax.set_xlabel("feedback pass")
+        ax.set_xticks(sorted({int(p["pass"]) for r in curves for p in r.evolution}))
         ax.set_ylabel("evidence recall@10")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
         ax.set_title("Self-evolution: utility learning from feedback")
         fig.tight_layout()
         paths.append(str(folder / "self_evolution.png"))
