@@ -280,8 +280,8 @@ class IngestPipeline:
         known: dict[str, Note] = {n.id: n for n in self.store.get_notes(scope, sorted(wanted))[0]}
         known = {k: v for k, v in known.items() if v.valid}
         pre = self._batch_decisions(manager, scope, items, intents, store_near, known, state.sources)
-        link_jobs: list[tuple[str, list[str]]] = []  # new note -> neighbours it was linked to by similarity
-        link_sims: list[float] = []  # similarity of each job's nearest neighbour (its priority for the LLM)
+        # new note, the neighbours it was linked to by similarity, and its nearest similarity (its priority for the LLM)
+        link_jobs: list[tuple[str, list[str], float]] = []
 
         changed: dict[str, Note] = {}  # notes to write, new or modified
         versions: dict[str, tuple[OpType, str]] = {}  # note id -> (op, reason) of its new version
@@ -367,8 +367,7 @@ class IngestPipeline:
                 for nid in linked:
                     link(note_id, nid, "similar")
                 if linked and near[0][1] >= cfg.llm_link_gate:
-                    link_jobs.append((note_id, linked))
-                    link_sims.append(near[0][1])
+                    link_jobs.append((note_id, linked, near[0][1]))
                 if adjacent and prev_id is not None and prev_id != note_id:
                     link(note_id, prev_id, "follows")
                 ops.append(Operation(decision.op, note_id, decision.reason, item.text, decision.target_id, note_id if decision.op is OpType.DELETE else None))
@@ -401,14 +400,13 @@ class IngestPipeline:
                 prev_id = note_id
 
         if self.linker is not None and link_jobs:
-            self._evolve(link_jobs, link_sims, changed, known, versions, reembed)
+            self._evolve(link_jobs, changed, known, versions, reembed)
         self._flush(scope, state, changed, versions, reembed, new_intent, ops, now)
         return ops
 
     def _evolve(
         self,
-        jobs: list[tuple[str, list[str]]],
-        sims: list[float],
+        jobs: list[tuple[str, list[str], float]],
         changed: dict[str, Note],
         known: dict[str, Note],
         versions: dict[str, tuple[OpType, str]],
@@ -420,8 +418,8 @@ class IngestPipeline:
         def current(nid: str) -> Note:
             return changed.get(nid) or known[nid]
 
-        plans = self.linker.plan([current(n) for n, _ in jobs], [[current(o) for o in others] for _, others in jobs], sims)
-        for (note_id, _), plan in zip(jobs, plans):
+        plans = self.linker.plan([current(n) for n, _, _ in jobs], [[current(o) for o in others] for _, others, _ in jobs], [s for _, _, s in jobs])
+        for (note_id, _, _), plan in zip(jobs, plans):
             if plan is None:
                 continue
             for other, relation in plan.relations.items():

@@ -136,12 +136,14 @@ class PromptedManager:
         """Decide for several facts with one batched generation."""
         out: list[Decision | None] = [None] * len(facts)
         asked: list[int] = []
+        nearest: list[float] = []  # the asked facts' best similarity: their priority under the call budget
         for i, (_fact, near) in enumerate(zip(facts, neighbours)):
             best = max((nb.similarity for nb in near), default=-1.0)
             if best < self.config.llm_manager_gate:
                 out[i] = Decision(OpType.ADD, f"new fact (nearest note similarity {best:.3f} is below the gate)")
             else:
                 asked.append(i)
+                nearest.append(best)
         prompts = [manager_messages(facts[i], neighbours[i]) for i in asked]
         replies = ask(
             self.llm,
@@ -150,7 +152,7 @@ class PromptedManager:
             lambda text, k: parse_manager_reply(text, facts[asked[k]], neighbours[asked[k]]),
             prefix='{"op": "',
             max_new_tokens=160,
-            priority=[max((nb.similarity for nb in neighbours[i]), default=-1.0) for i in asked],
+            priority=nearest,
         )
         for i, reply in zip(asked, replies):
             if reply is None:

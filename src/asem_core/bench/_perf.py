@@ -32,22 +32,27 @@ def synthetic_texts(n: int, seed: int = 0) -> list[str]:
     return [f"I talked about {' '.join(rng.choice(_WORDS, size=int(rng.integers(8, 20))))} today." for _ in range(n)]
 
 
+def _bare_collection(prefix: str) -> Any:
+    """A fresh cosine collection in an in-process Chroma, with no embedding function: the bare baselines."""
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    return client.get_or_create_collection(f"{prefix}{uuid.uuid4().hex[:8]}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+
+
 def perf_ingest(embedder: Embedder, texts: Sequence[str], batch: int = 64) -> dict[str, float]:
     """Throughput of ``add_many`` on ``texts`` against embedding the same texts once with the raw embedder.
 
     A second baseline, "embed + Chroma", also writes each batch to a bare Chroma collection
     (vector, document, one metadata field): the least any Chroma-backed memory does per text.
     """
-    import chromadb
-    from chromadb.config import Settings
-
     embedder.embed(["warm up"])
     start = time.perf_counter()
     for i in range(0, len(texts), batch):
         embedder.embed(list(texts[i : i + batch]))
     raw = time.perf_counter() - start
-    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
-    bare = client.get_or_create_collection(f"ingest{uuid.uuid4().hex[:8]}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    bare = _bare_collection("ingest")
     start = time.perf_counter()
     for i in range(0, len(texts), batch):
         part = list(texts[i : i + batch])
@@ -113,17 +118,13 @@ def _latency(fn: Callable[[str], Any], queries: Sequence[str]) -> tuple[float, f
 
 
 def _measure_size(embedder: Embedder, size: int, queries: Sequence[str], folder: Path | None, rng: np.random.Generator) -> dict[str, float]:
-    import chromadb
-    from chromadb.config import Settings
-
     dim = int(embedder.embed(["dimension probe"]).shape[1])
     path = str(folder / f"perf-{size}") if folder else None
     mem = ASEM(path=path, embedder=embedder, query_cache=0) if path else ASEM.ephemeral(embedder=embedder, query_cache=0)
     scoped, unscoped = Scope("user-a"), Scope()
     vectors = _bulk_notes(mem, scoped, size, dim, rng)
     _bulk_notes(mem, unscoped, size, dim, rng)
-    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
-    shared = client.get_or_create_collection(f"bare{uuid.uuid4().hex[:8]}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    shared = _bare_collection("bare")
     for i in range(0, size, 5000):
         chunk = vectors[i : i + 5000]
         shared.add(
