@@ -145,3 +145,23 @@ def test_bench_cli_with_all_systems_and_the_real_reader(locomo_dir, tmp_path, ca
     assert 0.0 <= asem["reader"]["overall"]["f1"] <= 1.0 and asem["reader"]["overall"]["context_tokens_per_question"] > 0
     assert data["systems"]["NoMemory"]["overall"]["recall@10"] == 0.0
     assert data["settings"]["reader"] == "smollm2" and data["settings"]["sessions"] == 1
+
+
+def test_bench_perf_cli_smoke(tmp_path, capsys):
+    from asem_core.bench.cli import main as bench_main
+
+    out = tmp_path / "perf.json"
+    store = tmp_path / "stores"
+    assert bench_main(["perf", "--ingest-texts", "96", "--sizes", "300", "--queries", "6", "--store", str(store), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ratio" in printed and "| 300 |" in printed
+    data = json.loads(out.read_text())
+    ingest = data["ingest"]
+    assert ingest["texts"] == 96 and ingest["asem_texts_per_s"] > 0 and ingest["raw_embedder_texts_per_s"] > 0
+    assert ingest["ratio"] > 0 and ingest["ratio_vs_embed_and_chroma"] > 0
+    assert ingest["embedded_texts_per_item"] >= 1.0  # every text is embedded at least once
+    (row,) = data["search"]
+    assert row["notes"] == 300 and row["store_mb"] > 0
+    for key in ("asem_scoped_p50_ms", "asem_unscoped_p50_ms", "bare_chroma_p50_ms", "bare_chroma_filtered_p50_ms", "feedback_p50_ms"):
+        assert row[key] > 0, key
+    assert row["ratio_scoped_p50"] == pytest.approx(row["asem_scoped_p50_ms"] / row["bare_chroma_p50_ms"])
