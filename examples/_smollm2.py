@@ -6,7 +6,7 @@ Face folder (under $ASEM_HOME/models); later loads take under a second.
 
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from asem_core import offline_smollm2_path
+from asem_core.llm import offline_smollm2_path
 
 
 def load_smollm2():

@@ -8,11 +8,17 @@ Quick start::
     mem.add("I adopted a dog named Buddy.", user_id="u1")
     hits = mem.search("What is my dog's name?", user_id="u1")
     mem.feedback(1.0, note_ids=[hits[0].note.id], user_id="u1")
+
+The names below are what users call. Everything else stays importable from its module:
+:mod:`asem_core.llm` (model backends, metering), :mod:`asem_core.manager` (every manager
+policy), :mod:`asem_core.locomo` (the LoCoMo loader and session-by-session ingest),
+:mod:`asem_core.lexical` (the BM25 index) and :mod:`asem_core.training` (the trainer's contract).
 """
 
+from ._answering import Answer, AnswerAgent
+from ._asem import ASEM, default_home, open_memory
 from ._config import ASEMConfig
-from ._embedder import DEFAULT_EMBEDDER, Embedder, FunctionEmbedder, SentenceTransformerEmbedder, resolve_embedder
-from ._enrich import Enrichment, HeuristicEnricher
+from ._embedder import DEFAULT_EMBEDDER, Embedder, FunctionEmbedder, SentenceTransformerEmbedder
 from ._errors import (
     ASEMError,
     ConfigError,
@@ -26,58 +32,33 @@ from ._errors import (
     StoreLockedError,
     StoreUnavailableError,
 )
-from ._learned import LearnedManager
-from ._lexical import BM25Index
-from ._llm import LLM, SMOLLM2, Generation, HFTransformersLLM, LangChainLLM, MeteredLLM, offline_smollm2_path, resolve_llm
-from ._llm_stages import Answer, AnswerAgent, LLMEnricher, LLMLinker, PromptedManager, resolve_relative_dates
-from ._locomo import CATEGORY_NAMES, QA, Conversation, Turn, load_locomo
-from ._manager import Decision, Fact, HeuristicManager, MemoryManager, Neighbour
-from ._memory import ASEM, default_home, open_memory
 from ._prompt import format_memories
-from ._retrieval import zscore
-from ._store import SCHEMA_VERSION
 from ._types import Hit, Link, Note, Operation, OpType, Scope, Version
-from ._utility import UtilityTable, value_rerank
+from ._utility import value_rerank
+from .llm import LLM, Generation
+from .manager import Decision, Fact, HeuristicManager, MemoryManager, Neighbour
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "LLM",
-    "SMOLLM2",
-    "Generation",
-    "HFTransformersLLM",
-    "LangChainLLM",
-    "MeteredLLM",
-    "offline_smollm2_path",
-    "resolve_llm",
-    "Answer",
-    "AnswerAgent",
-    "LLMEnricher",
-    "LLMLinker",
-    "PromptedManager",
-    "resolve_relative_dates",
-    "LearnedManager",
-    "LLMReplyError",
     "ASEM",
-    "CATEGORY_NAMES",
     "DEFAULT_EMBEDDER",
-    "QA",
-    "SCHEMA_VERSION",
+    "LLM",
     "ASEMConfig",
     "ASEMError",
-    "BM25Index",
+    "Answer",
+    "AnswerAgent",
     "ConfigError",
-    "Conversation",
     "DataFormatError",
     "Decision",
     "Embedder",
-    "Enrichment",
     "Fact",
     "FunctionEmbedder",
-    "HeuristicEnricher",
+    "Generation",
     "HeuristicManager",
     "Hit",
     "InvalidInputError",
+    "LLMReplyError",
     "Link",
     "MemoryManager",
     "ModelLoadError",
@@ -92,15 +73,10 @@ __all__ = [
     "StoreError",
     "StoreLockedError",
     "StoreUnavailableError",
-    "Turn",
-    "UtilityTable",
     "Version",
     "__version__",
     "default_home",
     "format_memories",
-    "load_locomo",
     "open_memory",
-    "resolve_embedder",
     "value_rerank",
-    "zscore",
 ]

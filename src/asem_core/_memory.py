@@ -1,34 +1,34 @@
-"""``ASEM``: the memory object users hold — ingest, search, feedback, history, export."""
+"""The memory's constructor and its core calls: ingest, search, feedback, answers, consolidation."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
+from ._access import NoteAccess
+from ._answering import Answer, AnswerAgent, consolidate_prompt, experience_text
 from ._config import ASEMConfig
+from ._construction import HeuristicEnricher, LLMEnricher
 from ._embedder import Embedder, resolve_embedder
-from ._enrich import HeuristicEnricher
-from ._errors import ConfigError, DataFormatError, InvalidInputError, NoteNotFoundError
-from ._ingest import IngestPipeline, check_metadata, message_parts
-from ._llm import MeteredLLM, resolve_llm
-from ._llm_stages import Answer, AnswerAgent, LLMEnricher, LLMLinker, consolidate_prompt, experience_text
-from ._manager import MemoryManager, resolve_manager
+from ._errors import ConfigError, InvalidInputError
+from ._ingest import check_metadata, message_parts
+from ._linking import LLMLinker
 from ._retrieval import ScopeState, two_phase_search
 from ._store import ChromaStore
-from ._text import now_iso, validate_text
-from ._types import Hit, Note, Operation, OpType, Scope, Version
-from ._utility import UtilityTable, check_reward, ema
+from ._text import validate_text
+from ._types import Hit, Note, Operation, Scope
+from ._utility import UtilityTable, check_reward, check_rewards, feedback_plan
+from .llm import MeteredLLM, resolve_llm
+from .manager import MemoryManager, resolve_manager
 
-__all__ = ["ASEM", "default_home", "open_memory"]
+__all__ = ["MemoryCore", "default_home"]
 
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -39,26 +39,8 @@ def default_home() -> Path:
     return Path(os.environ.get("ASEM_HOME", "~/.asem")).expanduser()
 
 
-class ASEM(IngestPipeline):
-    """Agentic self-evolving memory over a Chroma store.
-
-    Args:
-        path: Folder of a persistent local store (default ``$ASEM_HOME`` or ``~/.asem``).
-        url: URL of a Chroma server (``chroma run``) instead of a local folder.
-        embedder: Model name or path, an :class:`Embedder`, or a LangChain/LlamaIndex embedding.
-        manager: ``"heuristic"``, ``"prompted"``, ``"grpo:PATH"`` or a :class:`MemoryManager`;
-            default the prompted LLM when ``llm`` is given, else the heuristic.
-        llm: ``"smollm2"`` (offline SmolLM2-135M-Instruct), a hub id or local folder, an
-            :class:`~asem_core.LLM`, or a LangChain chat model. Turns on the LLM stages named in
-            ``config.llm_stages`` and enables :meth:`answer`. Default: no LLM.
-        namespace: Keeps several independent memories in one folder or on one server.
-        config: An :class:`ASEMConfig`; keyword overrides below are applied on top.
-        **overrides: Any :class:`ASEMConfig` field, e.g. ``lam=0.3``.
-
-    Raises:
-        ConfigError: Bad options.
-        StoreError: The store cannot be opened.
-    """
+class MemoryCore(NoteAccess):
+    """The synchronous API of :class:`~asem_core.ASEM` (its constructor, ingest, search, feedback, answers)."""
 
     def __init__(
         self,
@@ -117,27 +99,16 @@ class ASEM(IngestPipeline):
         """Release the store (and the lock on a local folder). Also done when the object is collected."""
         self._finalizer()
 
-    def __enter__(self) -> ASEM:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     @classmethod
-    def ephemeral(cls, **kwargs: Any) -> ASEM:
+    def ephemeral(cls, **kwargs: Any) -> Self:
         """An in-process store with nothing on disk; takes the same options as :class:`ASEM`."""
         return cls(_ephemeral=True, **kwargs)
-
-    # ------------------------------------------------------------------ helpers
-    def _get_in_scope(self, note_id: str, scope: Scope) -> Note:
-        if not isinstance(note_id, str) or not note_id:
-            msg = f"note id must be a non-empty string, got {note_id!r}"
-            raise InvalidInputError(msg)
-        notes, _ = self.store.get_notes(scope, [note_id])
-        if not notes:
-            msg = f"no note {note_id!r} in scope {scope}"
-            raise NoteNotFoundError(msg)
-        return notes[0]
 
     # ------------------------------------------------------------------ ingest
     def add(
@@ -286,50 +257,12 @@ class ASEM(IngestPipeline):
             InvalidInputError: Reward not a finite number in [-1, 1], or no notes to update.
             NoteNotFoundError: An id is not in this scope (nothing is changed).
         """
-        per_note: dict[str, float] | None = None
-        scalar = 0.0
-        if isinstance(reward, Mapping):
-            if note_ids is not None:
-                msg = "feedback takes note_ids or a mapping of note id -> reward, not both"
-                raise InvalidInputError(msg)
-            if not reward or not all(isinstance(k, str) for k in reward):
-                msg = "feedback's reward mapping must be non-empty, keyed by note id strings"
-                raise InvalidInputError(msg)
-            per_note = {k: check_reward(v) for k, v in reward.items()}
-            note_ids = list(per_note)
-        else:
-            scalar = check_reward(reward)
-        if isinstance(note_ids, str):
-            msg = "note_ids must be a list of ids, not a string"
-            raise InvalidInputError(msg)
+        scalar, per_note, note_ids = check_rewards(reward, note_ids)
         scope = Scope(user_id, agent_id, session_id)
-        cfg = self.config
         with self._lock:
             state = self._state(scope)
-            ids = list(dict.fromkeys(note_ids if note_ids is not None else state.last_hits))
-            if not ids:
-                msg = "feedback needs note_ids, or a search in this scope first"
-                raise InvalidInputError(msg)
-            rewards = per_note if per_note is not None else dict.fromkeys(ids, scalar)
-            notes, _ = self.store.get_notes(scope, ids)
-            missing = set(ids) - {n.id for n in notes}
-            if missing:
-                msg = f"no note(s) {sorted(missing)} in scope {scope}; no utility was changed"
-                raise NoteNotFoundError(msg)
-            for note in notes:
-                note.q = ema(note.q, rewards[note.id], cfg.alpha)
-                note.uses += 1
-            others: list[Note] = []
-            if cfg.shrink > 0 and note_ids is None:
-                used = set(ids)
-                rest = [i for i in state.last_pool if i not in used]
-                others, _ = self.store.get_notes(scope, rest)
-                for note in others:
-                    note.q = note.q + cfg.shrink * (cfg.q0 - note.q)
-            self.store.put_notes(notes + others, None, None)
-            self.store.log(
-                scope, [{"op": "FEEDBACK", "note_id": n.id, "reward": rewards[n.id], "q": n.q, "reason": "utility update", "at": now_iso()} for n in notes]
-            )
+            plan, notes = feedback_plan(self.store, state, scope, scalar, per_note, note_ids, self.config)
+            self._apply(plan, state)
             self._counters["feedbacks"] += 1
             return notes
 
@@ -342,7 +275,7 @@ class ASEM(IngestPipeline):
         session_id: str | None = None,
         k: int | None = None,
     ) -> Answer:
-        """Answer a question from memory with the LLM (stage 4), naming the notes used.
+        """Answer a question from memory with the LLM (after retrieval, stage 4), naming the notes used.
 
         Feed ``answer.used_ids`` to :meth:`feedback` once the answer is judged. When the memory
         does not hold the answer, ``answer.refused`` is True and the text is "not mentioned".
@@ -366,7 +299,7 @@ class ASEM(IngestPipeline):
         agent_id: str | None = None,
         session_id: str | None = None,
     ) -> Operation:
-        """Store the experience of one exchange as a new note at q0 (stage 5).
+        """Store the experience of one exchange as a new note at q0 (consolidation, with stage 5).
 
         With an LLM, the note leads with a one-sentence lesson it writes; the question, answer
         and reward are always kept. The note is added (never merged into another one) with
@@ -383,212 +316,3 @@ class ASEM(IngestPipeline):
         scope = Scope(user_id, agent_id, session_id)
         with self._lock:
             return self._ingest(scope, item, adjacent=False, manage=False)[0]
-
-    # ------------------------------------------------------------------ explicit edits and reads
-    def get(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
-        """One note of a scope (valid or not). Raises :class:`NoteNotFoundError` if absent."""
-        return self._get_in_scope(note_id, Scope(user_id, agent_id, session_id))
-
-    def all(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, include_invalid: bool = False) -> list[Note]:
-        """Every note of a scope, oldest first (deleted ones only with ``include_invalid``)."""
-        notes = [n for n in self.store.iter_notes(Scope(user_id, agent_id, session_id)) if include_invalid or n.valid]
-        notes.sort(key=lambda n: (n.created_at, n.timestamp))
-        return notes
-
-    def update(
-        self,
-        note_id: str,
-        text: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        reason: str = "explicit update",
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Operation:
-        """Replace a note's content (and optionally its metadata) with a new version; the old one stays in :meth:`history`.
-
-        Args:
-            note_id: The note.
-            text: Its new content.
-            user_id: Scope: user.
-            agent_id: Scope: agent.
-            session_id: Scope: session.
-            reason: Logged with the change.
-            metadata: Keys to set in the note's metadata (others are kept).
-        """
-        text = validate_text(text, self.config.max_text_chars)
-        extra = check_metadata(metadata, "update")
-        scope = Scope(user_id, agent_id, session_id)
-        with self._lock:
-            note = self._get_in_scope(note_id, scope)
-            if not note.valid:
-                msg = f"note {note_id!r} was deleted; add the fact again instead of updating it"
-                raise InvalidInputError(msg)
-            now = now_iso()
-            note.content, note.version, note.updated_at = text, note.version + 1, now
-            note.metadata = {**note.metadata, **extra}
-            op = Operation(OpType.UPDATE, note.id, reason, text, note.id)
-            self._flush(scope, self._state(scope), {note.id: note}, {note.id: (OpType.UPDATE, reason)}, {note.id}, {}, [op], now)
-            return op
-
-    def delete(
-        self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "explicit delete"
-    ) -> Operation:
-        """Mark a note invalid: it leaves search results but stays readable in :meth:`history`."""
-        scope = Scope(user_id, agent_id, session_id)
-        with self._lock:
-            note = self._get_in_scope(note_id, scope)
-            now = now_iso()
-            if not note.valid:
-                return Operation(OpType.NOOP, note.id, "already deleted", "", note.id)
-            note.valid, note.version, note.updated_at = False, note.version + 1, now
-            op = Operation(OpType.DELETE, note.id, reason, "", note.id)
-            self._flush(scope, self._state(scope), {note.id: note}, {note.id: (OpType.DELETE, reason)}, set(), {}, [op], now)
-            return op
-
-    def history(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
-        """Every version of a note, oldest first."""
-        self._get_in_scope(note_id, Scope(user_id, agent_id, session_id))
-        return self.store.versions(note_id)
-
-    def operations(
-        self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """The operation log of a scope (every write with its reason), oldest first."""
-        return self.store.ops(Scope(user_id, agent_id, session_id), limit)
-
-    def stats(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> dict[str, Any]:
-        """Counts for one scope, or for the whole store when no scope id is given."""
-        scopes = [Scope(user_id, agent_id, session_id)] if (user_id or agent_id or session_id) else self.store.scopes()
-        notes = valid = links = 0
-        for scope in scopes:
-            for note in self.store.iter_notes(scope):
-                notes += 1
-                valid += int(note.valid)
-                links += len(note.links)
-        return {
-            "notes": notes,
-            "valid_notes": valid,
-            "deleted_notes": notes - valid,
-            "links": links,
-            "scopes": len(scopes),
-            "manager": self.manager.name,
-            "embedder": self.embedder.name,
-            "llm": None,
-            "llm_calls": 0,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "llm_seconds": 0.0,
-            "llm_stages": {},
-            **(self.llm.totals() if self.llm is not None else {}),
-            **self._counters,
-        }
-
-    # ------------------------------------------------------------------ export / import
-    def export(self, path: str | os.PathLike[str], *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> int:
-        """Write notes with their full history as JSONL (one scope, or all). Returns the note count."""
-        scopes = [Scope(user_id, agent_id, session_id)] if (user_id or agent_id or session_id) else self.store.scopes()
-        count = 0
-        with open(path, "w", encoding="utf-8") as fh:
-            for scope in scopes:
-                for note in self.store.iter_notes(scope):
-                    history = [{"note": v.note.to_dict(), "op": v.op.value, "reason": v.reason, "at": v.at} for v in self.store.versions(note.id)]
-                    fh.write(json.dumps({"note": note.to_dict(), "history": history}, ensure_ascii=False) + "\n")
-                    count += 1
-        return count
-
-    def import_(self, path: str | os.PathLike[str]) -> int:
-        """Load a JSONL dump written by :meth:`export` (ids, utilities and history kept). Returns the note count.
-
-        Raises:
-            DataFormatError: The file is not an ASEM export; nothing is written.
-        """
-        rows: list[tuple[Note, list[Version]]] = []
-        try:
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    if not line.strip():
-                        continue
-                    data = json.loads(line)
-                    note = Note.from_dict(data["note"])
-                    hist = [Version(Note.from_dict(v["note"]), OpType(v["op"]), str(v["reason"]), str(v["at"])) for v in data.get("history", [])]
-                    rows.append((note, hist))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            msg = f"{path}: not an ASEM export ({type(exc).__name__}: {exc})"
-            raise DataFormatError(msg) from exc
-        with self._lock:
-            by_scope: dict[str, list[tuple[Note, list[Version]]]] = {}
-            for row in rows:
-                by_scope.setdefault(row[0].scope.key, []).append(row)
-            for group in by_scope.values():
-                notes = [r[0] for r in group]
-                self.store.put_versions([v for r in group for v in r[1]])
-                joint, intents = self._embeddings_for(notes)
-                self.store.put_notes(notes, joint, intents)
-                self._states.pop(notes[0].scope.key, None)
-        return len(rows)
-
-    # ------------------------------------------------------------------ async twins
-    async def aadd(self, text: str, **kwargs: Any) -> list[Operation]:
-        """Async :meth:`add` (runs in a worker thread; the event loop is not blocked)."""
-        return await asyncio.to_thread(self.add, text, **kwargs)
-
-    async def aadd_messages(self, messages: Sequence[Any], **kwargs: Any) -> list[Operation]:
-        """Async :meth:`add_messages`."""
-        return await asyncio.to_thread(self.add_messages, messages, **kwargs)
-
-    async def aadd_many(self, items: Iterable[Mapping[str, Any] | str], **kwargs: Any) -> list[Operation]:
-        """Async :meth:`add_many`."""
-        return await asyncio.to_thread(self.add_many, list(items), **kwargs)
-
-    async def asearch(self, query: str, **kwargs: Any) -> list[Hit]:
-        """Async :meth:`search`."""
-        return await asyncio.to_thread(self.search, query, **kwargs)
-
-    async def afeedback(self, reward: float | Mapping[str, float], note_ids: Sequence[str] | None = None, **kwargs: Any) -> list[Note]:
-        """Async :meth:`feedback`."""
-        return await asyncio.to_thread(self.feedback, reward, note_ids, **kwargs)
-
-    async def aget(self, note_id: str, **kwargs: Any) -> Note:
-        """Async :meth:`get`."""
-        return await asyncio.to_thread(self.get, note_id, **kwargs)
-
-    async def aupdate(self, note_id: str, text: str, **kwargs: Any) -> Operation:
-        """Async :meth:`update`."""
-        return await asyncio.to_thread(self.update, note_id, text, **kwargs)
-
-    async def adelete(self, note_id: str, **kwargs: Any) -> Operation:
-        """Async :meth:`delete`."""
-        return await asyncio.to_thread(self.delete, note_id, **kwargs)
-
-    async def ahistory(self, note_id: str, **kwargs: Any) -> list[Version]:
-        """Async :meth:`history`."""
-        return await asyncio.to_thread(self.history, note_id, **kwargs)
-
-    async def aanswer(self, question: str, **kwargs: Any) -> Answer:
-        """Async :meth:`answer`."""
-        return await asyncio.to_thread(self.answer, question, **kwargs)
-
-    async def aconsolidate(self, question: str, answer: str, reward: float, **kwargs: Any) -> Operation:
-        """Async :meth:`consolidate`."""
-        return await asyncio.to_thread(self.consolidate, question, answer, reward, **kwargs)
-
-    async def aall(self, **kwargs: Any) -> list[Note]:
-        """Async :meth:`all`."""
-        return await asyncio.to_thread(self.all, **kwargs)
-
-
-def open_memory(memory: ASEM | str | os.PathLike[str] | None) -> ASEM:
-    """An :class:`ASEM` from an instance, a store folder, or ``None`` (the default store under ``$ASEM_HOME``).
-
-    The framework adapters accept all three forms through this function.
-    """
-    if isinstance(memory, ASEM):
-        return memory
-    if memory is None:
-        return ASEM()
-    if isinstance(memory, (str, os.PathLike)):
-        return ASEM(path=memory)
-    msg = f"memory must be an ASEM instance or a store path, got {type(memory).__name__}"
-    raise InvalidInputError(msg)

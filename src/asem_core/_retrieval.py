@@ -1,4 +1,4 @@
-"""Two-phase retrieval.
+"""Stage 4, two-phase retrieval, and the in-memory index of each scope that it reads.
 
 Phase A recalls candidates (dense + lexical + one link hop, fused); phase B re-ranks them by
 (1-λ)·z(relevance) + λ·z(q), z-scored inside the pool.
@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._config import ASEMConfig
-from ._lexical import BM25Index
+from ._construction import lexical_text
 from ._store import ChromaStore
-from ._types import Hit, Scope
+from ._types import Hit, Note, Scope
+from .lexical import BM25Index
 
 __all__ = ["ScopeState", "two_phase_search", "zscore"]
 
@@ -31,6 +32,31 @@ class ScopeState:
     count: int = 0
     last_pool: list[str] = field(default_factory=list)
     last_hits: list[str] = field(default_factory=list)
+
+    def index(self, note: Note, lexical_window: int) -> None:
+        """Bring the index up to date with one (new or changed) note.
+
+        The lexical document of a note is its own text plus, with ``lexical_window``, the text of
+        the notes it is linked to by "follows" (the turns around it), so a reply is found by the
+        words of the question it answers.
+        """
+        self.links[note.id] = [link.target for link in note.links]
+        self.follows[note.id] = [link.target for link in note.links if link.relation == "follows"]
+        for sid in note.source_ids:
+            self.sources[sid] = note.id
+        if note.valid:
+            self.valid.add(note.id)
+            raw = note.metadata.get("raw_text")
+            content = f"{note.content} {raw}" if isinstance(raw, str) else note.content
+            self.texts[note.id] = lexical_text(content, note.keywords, note.context)
+        else:
+            self.valid.discard(note.id)
+            self.texts.pop(note.id, None)
+            self.bm25.remove(note.id)
+        for nid in [note.id, *self.follows[note.id]]:
+            if nid in self.valid and nid in self.texts:
+                window = [self.texts[o] for o in self.follows.get(nid, ())[: 2 * lexical_window] if o in self.texts] if lexical_window else []
+                self.bm25.add(nid, " ".join([self.texts[nid], *window]))
 
 
 def zscore(values: np.ndarray, floor: float = 0.0) -> np.ndarray:

@@ -13,9 +13,12 @@ from ._errors import InvalidInputError
 
 __all__ = [
     "STOPWORDS",
+    "clip",
+    "content_words",
     "extract_keywords",
     "human_date",
     "lexical_tokens",
+    "merge_texts",
     "normalize_timestamp",
     "now_iso",
     "validate_text",
@@ -177,3 +180,25 @@ def validate_text(text: object, max_chars: int, what: str = "text") -> str:
         msg = f"{what} contains characters that are not valid Unicode (lone surrogates)"
         raise InvalidInputError(msg) from exc
     return text
+
+
+_WORDS = re.compile(r"[a-z0-9']+")
+
+
+def content_words(text: str) -> set[str]:
+    """The lower-cased words of ``text`` that are not stopwords (the manager's notion of content)."""
+    return {w for w in _WORDS.findall(text.lower()) if w not in STOPWORDS}
+
+
+def merge_texts(old: str, new: str) -> str:
+    """Content that keeps both facts: the new one alone when it already contains the old words."""
+    old_words = set(_WORDS.findall(old.lower()))
+    new_words = set(_WORDS.findall(new.lower()))
+    if old_words and old_words <= new_words:
+        return new
+    return f"{old.rstrip()} {new.strip()}"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -136,6 +136,10 @@ class Note:
             "source_ids": list(self.source_ids),
         }
 
+    def copy(self) -> Note:
+        """A deep copy (lists, links and metadata are not shared)."""
+        return Note.from_dict(self.to_dict())
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Note:
         """Rebuild a note from :meth:`to_dict` output."""

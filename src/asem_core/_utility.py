@@ -1,4 +1,4 @@
-"""Utility learning: the EMA update and a persistent utility table for items ASEM does not store.
+"""Stage 5, utility: the EMA update of used notes, and a utility table for items ASEM does not store.
 
 Frameworks keep their own documents (a LlamaIndex ``VectorStoreIndex``, a LangChain vector
 store); the table lets ASEM learn a utility for each of their ids and re-rank them by value.
@@ -7,16 +7,20 @@ store); the table lets ASEM learn a utility for each of their ids and re-rank th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ._errors import InvalidInputError, StoreError
-from ._retrieval import zscore
+from ._config import ASEMConfig
+from ._errors import InvalidInputError, NoteNotFoundError, StoreError
+from ._retrieval import ScopeState, zscore
+from ._store import ChromaStore
 from ._text import now_iso
+from ._types import Note, Scope
+from ._write import WritePlan
 
-__all__ = ["UtilityTable", "check_reward", "ema", "value_rerank"]
+__all__ = ["UtilityTable", "check_reward", "check_rewards", "ema", "feedback_plan", "value_rerank"]
 
 _DUMMY = [1.0]
 
@@ -32,6 +36,83 @@ def check_reward(reward: object) -> float:
 def ema(q: float, reward: float, alpha: float) -> float:
     """The utility update q ← q + α(r − q)."""
     return q + alpha * (reward - q)
+
+
+def check_rewards(reward: float | Mapping[str, float], note_ids: Sequence[str] | None) -> tuple[float, dict[str, float] | None, Sequence[str] | None]:
+    """Validate ``feedback(reward, note_ids)``: (scalar reward, per-note rewards or None, note ids or None).
+
+    Raises:
+        InvalidInputError: A reward out of range, a bad mapping, both forms at once, or a string of ids.
+    """
+    per_note: dict[str, float] | None = None
+    scalar = 0.0
+    if isinstance(reward, Mapping):
+        if note_ids is not None:
+            msg = "feedback takes note_ids or a mapping of note id -> reward, not both"
+            raise InvalidInputError(msg)
+        if not reward or not all(isinstance(k, str) for k in reward):
+            msg = "feedback's reward mapping must be non-empty, keyed by note id strings"
+            raise InvalidInputError(msg)
+        per_note = {k: check_reward(v) for k, v in reward.items()}
+        note_ids = list(per_note)
+    else:
+        scalar = check_reward(reward)
+    if isinstance(note_ids, str):
+        msg = "note_ids must be a list of ids, not a string"
+        raise InvalidInputError(msg)
+    return scalar, per_note, note_ids
+
+
+def feedback_plan(
+    store: ChromaStore,
+    state: ScopeState,
+    scope: Scope,
+    scalar: float,
+    per_note: Mapping[str, float] | None,
+    note_ids: Sequence[str] | None,
+    config: ASEMConfig,
+) -> tuple[WritePlan, list[Note]]:
+    """The write plan of one feedback call: q ← q + α(r − q) and one more use for each used note.
+
+    Args:
+        store: Where the notes are read from.
+        state: The scope's index (its last search's hits and pool are the default notes).
+        scope: The scope.
+        scalar: The reward of every note, when ``per_note`` is None.
+        per_note: One reward per note id.
+        note_ids: The notes used (default: the hits of the last search in this scope).
+        config: ``alpha``, ``shrink`` and ``q0``.
+
+    Returns:
+        The plan (utilities only) and the updated notes.
+
+    Raises:
+        InvalidInputError: No notes to update.
+        NoteNotFoundError: An id is not in this scope (nothing is changed).
+    """
+    ids = list(dict.fromkeys(note_ids if note_ids is not None else state.last_hits))
+    if not ids:
+        msg = "feedback needs note_ids, or a search in this scope first"
+        raise InvalidInputError(msg)
+    rewards = per_note if per_note is not None else dict.fromkeys(ids, scalar)
+    notes, _ = store.get_notes(scope, ids)
+    missing = set(ids) - {n.id for n in notes}
+    if missing:
+        msg = f"no note(s) {sorted(missing)} in scope {scope}; no utility was changed"
+        raise NoteNotFoundError(msg)
+    for note in notes:
+        note.q = ema(note.q, rewards[note.id], config.alpha)
+        note.uses += 1
+    others: list[Note] = []
+    if config.shrink > 0 and note_ids is None:
+        used = set(ids)
+        others, _ = store.get_notes(scope, [i for i in state.last_pool if i not in used])
+        for note in others:
+            note.q = note.q + config.shrink * (config.q0 - note.q)
+    plan = WritePlan(scope, now_iso(), utility_only=True)
+    plan.notes = {n.id: n for n in notes + others}
+    plan.log = [{"op": "FEEDBACK", "note_id": n.id, "reward": rewards[n.id], "q": n.q, "reason": "utility update", "at": plan.at} for n in notes]
+    return plan, notes
 
 
 def value_rerank(scores: Sequence[float], utilities: Sequence[float], lam: float, spread_floor: float = 0.0) -> np.ndarray:

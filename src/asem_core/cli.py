@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._asem import ASEM, default_home
 from ._errors import ASEMError, DataFormatError
-from ._locomo import load_locomo
-from ._memory import ASEM, default_home
 from ._types import Hit
+from .locomo import Batch, ingest_sessions, load_locomo
 
 __all__ = ["load_items", "main", "make_parser"]
 
@@ -104,18 +104,16 @@ def _ingest(mem: ASEM, path: Path, batch: int, scope: dict[str, Any]) -> dict[st
     counts: dict[str, int] = {}
     total = sum(len(items) for _, items in groups)
     with tqdm(total=total, unit="turn", desc=f"ingest {path.name}", file=sys.stderr) as bar:
+
+        def advance(done: Batch) -> None:
+            bar.update(done.size)
+
         for hint, items in groups:
             group_scope = dict(scope)
             if not any(group_scope.values()):
                 group_scope["user_id"] = hint
-            sessions: dict[Any, list[dict[str, Any]]] = {}
-            for item in items:
-                sessions.setdefault(item["metadata"].get("session"), []).append(item)
-            for session_items in sessions.values():
-                for i in range(0, len(session_items), batch):
-                    for op in mem.add_many(session_items[i : i + batch], **group_scope):
-                        counts[op.op.value] = counts.get(op.op.value, 0) + 1
-                    bar.update(len(session_items[i : i + batch]))
+            for op in ingest_sessions(mem, items, batch=batch, on_batch=advance, **group_scope):
+                counts[op.op.value] = counts.get(op.op.value, 0) + 1
     return counts
 
 

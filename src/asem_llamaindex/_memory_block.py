@@ -37,18 +37,14 @@ class ASEMMemoryBlock(BaseMemoryBlock[str]):
         """Name for serialisation."""
         return "ASEMMemoryBlock"
 
-    @property
-    def _scope(self) -> dict[str, str | None]:
-        return {"user_id": self.user_id, "agent_id": self.agent_id}
-
     async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
         texts = [m.content for m in (messages or []) if isinstance(m.content, str) and m.content.strip()]
         if not texts:
             return ""
-        hits = await self._mem.asearch(" ".join(texts[-self.query_messages :]), k=self.k, **self._scope)
+        hits = await self._mem.asearch(" ".join(texts[-self.query_messages :]), k=self.k, user_id=self.user_id, agent_id=self.agent_id)
         return format_memories(hits) if hits else ""
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
         items = [{"role": m.role.value, "content": m.content} for m in messages if isinstance(m.content, str) and m.content.strip()]
         if items:
-            await self._mem.aadd_messages(items, **self._scope)
+            await self._mem.aadd_messages(items, user_id=self.user_id, agent_id=self.agent_id)

@@ -21,12 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from asem_bench.metrics import answer_tokens, token_f1
 from asem_core import OpType
-from asem_core._llm_json import ReplyError
-from asem_core._llm_stages import parse_answer, parse_manager_reply
-from asem_core._manager import _content_words
-from asem_core._text import lexical_tokens
-from asem_core.bench._metrics import _tokens, token_f1
+from asem_core.training import ANSWER_PREFIX, MANAGER_PREFIX, ReplyError, content_words, lexical_tokens, parse_answer, parse_manager_reply
 
 from ._states import AnswerState, ManagerState
 
@@ -41,10 +38,6 @@ __all__ = [
     "score_operation",
 ]
 
-MANAGER_PREFIX = '{"op": "'
-"""What the prompted manager's reply starts with (pre-filled in the prompt)."""
-ANSWER_PREFIX = '{"answer": "'
-"""What the answer agent's reply starts with."""
 DUPLICATE_SIMILARITY = 0.9
 TOP_NOTES = 2
 """Notes retrieved per question when scoring a bank."""
@@ -62,12 +55,12 @@ def _answerability(bank: Sequence[str], questions: Sequence[dict[str, Any]]) -> 
     scores = []
     for q in questions:
         qwords = set(lexical_tokens(q["question"]))
-        gold = _tokens(q["answer"])
+        gold = answer_tokens(q["answer"])
         if not gold or not bank:
             scores.append(0.0)
             continue
         ranked = sorted(bank, key=lambda text: -len(qwords & set(lexical_tokens(text))))[:TOP_NOTES]
-        scores.append(max(sum(1 for g in gold if g in set(_tokens(text))) / len(gold) for text in ranked))
+        scores.append(max(sum(1 for g in gold if g in set(answer_tokens(text))) / len(gold) for text in ranked))
     return sum(scores) / len(scores)
 
 
@@ -91,9 +84,9 @@ def score_operation(state: ManagerState, completion: str) -> dict[str, Any]:
         bank["new"] = state.fact
     fragmentation = 0.0
     if decision.op is OpType.ADD:
-        words = _content_words(state.fact)
+        words = content_words(state.fact)
         for n in state.neighbours:
-            if float(n["similarity"]) >= DUPLICATE_SIMILARITY or (words and words <= _content_words(n["content"])):
+            if float(n["similarity"]) >= DUPLICATE_SIMILARITY or (words and words <= content_words(n["content"])):
                 fragmentation = -0.5
                 break
     return {

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from asem_core import ASEM, ASEMConfig, Decision, Embedder, Fact, HeuristicManager, Neighbour, Note
-from asem_core._llm_stages import REFUSAL, answer_messages, manager_messages
-from asem_core._locomo import Conversation
+from asem_core.locomo import Conversation
+from asem_core.training import REFUSAL, answer_messages, ingest_sessions, manager_messages
 
 __all__ = ["AnswerState", "ManagerState", "build_answer_states", "build_manager_states", "replay", "state_note"]
 
@@ -86,11 +86,7 @@ class _Recorder:
 def replay(mem: ASEM, conv: Conversation, max_turns: int | None = None) -> set[str]:
     """Ingest a conversation (or its first turns) session by session; return the turn ids ingested."""
     turns = conv.turns[:max_turns] if max_turns else conv.turns
-    by_session: dict[int, list[Any]] = {}
-    for t in turns:
-        by_session.setdefault(t.session, []).append(t)
-    for session in by_session.values():
-        mem.add_many([t.as_item() for t in session], user_id=conv.sample_id)
+    ingest_sessions(mem, [t.as_item() for t in turns], user_id=conv.sample_id)
     return {t.dia_id for t in turns}
 
 

@@ -12,15 +12,23 @@ from typing import Any
 
 import numpy as np
 
-from asem_core import ASEM, ASEMConfig, ConfigError, Embedder, HeuristicManager, HFTransformersLLM, SentenceTransformerEmbedder, load_locomo
-from asem_core._learned import MANAGER_CARD, LearnedManager
-from asem_core._llm import SMOLLM2_ALIASES, offline_smollm2_path
-from asem_core._llm_stages import PromptedManager
-from asem_core._locomo import Conversation
-from asem_core.bench._metrics import distinct_sources, evidence_metrics
+from asem_bench.metrics import distinct_sources, evidence_metrics
+from asem_core import ASEM, ASEMConfig, ConfigError, Embedder, SentenceTransformerEmbedder
+from asem_core.locomo import Conversation, load_locomo
+from asem_core.training import (
+    ANSWER_PREFIX,
+    MANAGER_PREFIX,
+    SMOLLM2_ALIASES,
+    HFTransformersLLM,
+    MeteredLLM,
+    PromptedManager,
+    offline_smollm2_path,
+    resolve_manager,
+    write_manager_card,
+)
 
 from ._config import AnswerTrainConfig, ManagerTrainConfig, TrainConfig
-from ._rewards import ANSWER_PREFIX, MANAGER_PREFIX, answer_f1_reward, answer_reward, format_reward, fragmentation_reward, manager_reward, score_operation
+from ._rewards import answer_f1_reward, answer_reward, format_reward, fragmentation_reward, manager_reward, score_operation
 from ._states import AnswerState, ManagerState, build_answer_states, build_manager_states
 from ._states import replay as replay_conversation
 
@@ -188,16 +196,9 @@ def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = prin
     trainer.train(resume_from_checkpoint=last)
     adapter = out / "adapter"
     trainer.save_model(str(adapter))
-    card = {
-        "base_model": cfg.model,
-        "kind": kind,
-        "prefix": prefix,
-        "steps": trainer.state.global_step,
-        "states": len(states),
-        "seconds": round(time.time() - started, 1),
-    }
-    (adapter / MANAGER_CARD).write_text(json.dumps(card, indent=2))
-    (out / MANAGER_CARD).write_text(json.dumps(card, indent=2))
+    card = {"kind": kind, "prefix": prefix, "steps": trainer.state.global_step, "states": len(states), "seconds": round(time.time() - started, 1)}
+    for folder in (adapter, out):
+        write_manager_card(folder, cfg.model, **card)
     import yaml
 
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -248,14 +249,8 @@ def _model_card(
 
 
 def _policy_manager(policy: str, model: str, config: ASEMConfig) -> Any:
-    if policy == "heuristic":
-        return HeuristicManager(config)
-    if policy == "prompted":
-        return PromptedManager(HFTransformersLLM(model), config)
-    if policy.startswith("grpo:"):
-        return LearnedManager.from_pretrained(policy[5:], config)
-    msg = f"unknown policy {policy!r}: use heuristic, prompted or grpo:PATH"
-    raise ValueError(msg)
+    """The policy named ``policy``, through the memory's own factory (the prompted one on ``model``)."""
+    return resolve_manager(policy, config, MeteredLLM(HFTransformersLLM(model)) if policy == "prompted" else None)
 
 
 def _decision_json(decision: Any, state: ManagerState) -> str:

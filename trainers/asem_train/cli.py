@@ -10,9 +10,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from asem_core import ASEMError
+from asem_bench.cli import parse_sets
+from asem_core import ASEMError, SentenceTransformerEmbedder
+from asem_core.locomo import load_locomo
 
 from ._config import AnswerTrainConfig, ManagerTrainConfig, TrainConfig
+from ._train import evaluate_policies, format_eval, train
 
 __all__ = ["main", "make_parser"]
 
@@ -50,8 +53,6 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace, cls: type[TrainConfig]) -> TrainConfig:
-    from asem_core.bench.cli import parse_sets
-
     overrides: dict[str, Any] = {f.name: getattr(args, f.name, None) for f in fields(cls)}
     overrides.update(parse_sets(args.set))
     return cls.load(args.config, **overrides)
@@ -62,15 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         if args.command in ("manager", "answer"):
-            from ._train import train
-
             cfg = _config(args, ManagerTrainConfig if args.command == "manager" else AnswerTrainConfig)
             train(cfg, log=lambda m: print(m, file=sys.stderr))
             return 0
-        from asem_core import SentenceTransformerEmbedder, load_locomo
-
-        from ._train import evaluate_policies, format_eval
-
         wanted = set(args.conversations.split(","))
         convs = [c for c in load_locomo(args.data) if c.sample_id in wanted]
         if not convs:

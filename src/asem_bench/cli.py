@@ -1,0 +1,289 @@
+"""The ``asem-bench`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from asem_core import ASEMError, SentenceTransformerEmbedder
+from asem_core.llm import HFTransformersLLM, MeteredLLM
+from asem_core.locomo import CATEGORY_NAMES, load_locomo
+
+from ._locomo_bench import KS, BenchResult, build_systems, first_sessions, run_locomo, run_reader
+from ._perf import perf_ingest, perf_search, synthetic_texts
+
+__all__ = ["format_table", "main", "make_parser", "parse_sets"]
+
+DEFAULT_SYSTEMS = "NoMemory,FullContext,Dense,BM25,Hybrid,ValueRetrievalOnly,AtomicLinking,RLManagerOnly,ASEM"
+
+
+def _default_data() -> str:
+    here = Path.cwd()
+    for base in (here, *here.parents):
+        candidate = base / "shared" / "data" / "locomo"
+        if candidate.is_dir():
+            return str(candidate)
+        candidate = base.parent / "shared" / "data" / "locomo"
+        if candidate.is_dir():
+            return str(candidate)
+    return "../shared/data/locomo"
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``asem-bench``."""
+    parser = argparse.ArgumentParser(prog="asem-bench", description="Benchmarks of ASEM against the memory systems a user would pick instead.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("locomo", help="evidence recall on LoCoMo-format conversations")
+    p.add_argument("--data", default=_default_data(), help="a folder of conv-*.json files, one file, or locomo10.json")
+    p.add_argument("--conversations", default=None, help="comma-separated sample ids (default: all)")
+    p.add_argument("--systems", default=DEFAULT_SYSTEMS, help=f"comma-separated (default {DEFAULT_SYSTEMS})")
+    p.add_argument("--manager", default="heuristic", help="ASEM's memory manager: heuristic, prompted (needs --llm) or grpo:PATH")
+    p.add_argument("--llm", default="none", help="LLM of the ASEM-LLM system (smollm2, a hub id or folder); none: LLM-free only")
+    p.add_argument("--reader", default="none", help="answer reader (smollm2, a hub id or folder); none: evidence metrics only")
+    p.add_argument("--reader-k", type=int, default=10, help="notes given to the reader per question")
+    p.add_argument("--max-questions", type=int, default=None, help="reader: questions per conversation (default all)")
+    p.add_argument("--sessions", type=int, default=None, help="keep only the first N sessions of each conversation (and the questions they answer)")
+    p.add_argument("--feedback-passes", type=int, default=0, help="self-evolution passes over a training half of the questions")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")
+    p.add_argument("--out", type=Path, default=None, help="write every figure and the settings as JSON")
+    p.add_argument("--plots", type=Path, default=None, help="folder for PNG plots")
+    p = sub.add_parser("perf", help="ingest throughput and search latency against the raw embedder and bare Chroma")
+    p.add_argument("--ingest-texts", type=int, default=2000, help="texts for the ingest throughput test")
+    p.add_argument("--sizes", default="1000,10000,100000", help="store sizes for the search latency test")
+    p.add_argument("--queries", type=int, default=50, help="queries per size")
+    p.add_argument("--store", type=Path, default=None, help="folder for persistent stores (default: in memory; needed for sizes on disk)")
+    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
+    return parser
+
+
+def format_table(results: Sequence[BenchResult]) -> str:
+    """A markdown table of recall@10 per category and overall metrics."""
+    cats = sorted({c for r in results for c in r.per_category}, key=int)
+    head = ["system", *[f"{c} {CATEGORY_NAMES.get(int(c), '?')}" for c in cats], *[f"R@{k}" for k in KS], "hit@10", "MRR", "s/turn", "search p50 ms"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        row = [r.name, *[f"{r.per_category.get(c, {}).get('recall@10', 0.0):.3f}" for c in cats]]
+        row += [f"{r.overall.get(f'recall@{k}', 0.0):.3f}" for k in KS]
+        row += [
+            f"{r.overall.get('hit@10', 0.0):.3f}",
+            f"{r.overall.get('mrr', 0.0):.3f}",
+            f"{r.latency.get('seconds_per_turn', 0.0):.4f}",
+            f"{r.latency.get('search_p50_ms', 0.0):.1f}",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` options as a dict (values read as JSON where they parse)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            msg = f"--set expects FIELD=VALUE, got {item!r}"
+            raise SystemExit(msg)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _plots(results: Sequence[BenchResult], folder: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cats = sorted({c for r in results for c in r.per_category}, key=int)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(len(results), 1)
+    for i, r in enumerate(results):
+        ax.bar(
+            [j + i * width for j in range(len(cats) + 1)],
+            [r.per_category.get(c, {}).get("recall@10", 0) for c in cats] + [r.overall.get("recall@10", 0)],
+            width,
+            label=r.name,
+        )
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(cats) + 1)], [f"{c} {CATEGORY_NAMES[int(c)]}" for c in cats] + ["overall"])
+    ax.set_ylabel("evidence recall@10")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("LoCoMo evidence recall@10 by category")
+    fig.tight_layout()
+    paths = [str(folder / "recall_by_category.png")]
+    fig.savefig(paths[0], dpi=110)
+    plt.close(fig)
+    curves = [r for r in results if r.evolution]
+    if curves:
+        fig, ax = plt.subplots(figsize=(8.5, 4))
+        for r in curves:
+            xs = [p["pass"] for p in r.evolution]
+            ax.plot(xs, [p["train_recall@10"] for p in r.evolution], "o-", label=f"{r.name} replayed half")
+            ax.plot(xs, [p["heldout_recall@10"] for p in r.evolution], "s--", label=f"{r.name} held-out half")
+        ax.set_xlabel("feedback pass")
+        ax.set_xticks(sorted({int(p["pass"]) for r in curves for p in r.evolution}))
+        ax.set_ylabel("evidence recall@10")
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        ax.set_title("Self-evolution: utility learning from feedback")
+        fig.tight_layout()
+        paths.append(str(folder / "self_evolution.png"))
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths
+
+
+def _locomo(args: argparse.Namespace) -> int:
+    convs = load_locomo(args.data)
+    if args.sessions:
+        convs = [first_sessions(c, args.sessions) for c in convs]
+    if args.conversations:
+        wanted = set(args.conversations.split(","))
+        convs = [c for c in convs if c.sample_id in wanted]
+        if not convs:
+            print(f"asem-bench: no conversation among {sorted(wanted)}", file=sys.stderr)
+            return 2
+    options = parse_sets(args.set)
+    llm = HFTransformersLLM(args.llm) if args.llm != "none" else None
+    names = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if llm is not None and "ASEM-LLM" not in names:
+        names.append("ASEM-LLM")
+    if args.manager != "heuristic":
+        options["manager"] = args.manager
+        if args.manager == "prompted" and llm is None:
+            print("asem-bench: --manager prompted needs --llm", file=sys.stderr)
+            return 2
+    embedder = SentenceTransformerEmbedder()
+    systems = build_systems(names, embedder, options, llm)
+    started = time.time()
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    results = run_locomo(convs, systems, args.feedback_passes, log=log)
+    if args.reader != "none":
+        reader = MeteredLLM(llm if llm is not None and args.reader == args.llm else HFTransformersLLM(args.reader))
+        run_reader(convs, systems, results, reader, k=args.reader_k, max_questions=args.max_questions, log=log)
+    turns = sum(len(c.turns) for c in convs)
+    questions = sum(1 for c in convs for q in c.qa if q.category != 5 and q.evidence)
+    when = time.strftime("%Y-%m-%d")
+    print(f"\nLoCoMo evidence retrieval — {len(convs)} conversation(s), {turns} turns, {questions} questions (categories 1-4), {when}, {platform.machine()}")
+    print("Per-category columns: recall@10. R@k: share of a question's evidence among the first k distinct source turns of the hits.\n")
+    print(format_table(results))
+    llm_rows = [r for r in results if r.latency.get("llm_calls_per_turn")]
+    if llm_rows:
+        print("\nLLM cost of ingest (prompts sent per turn, seconds per turn, tokens per turn; notes lacking keywords, tags or context):\n")
+        print("| system | LLM calls/turn | s/turn | LLM s/turn | tokens/turn | notes | notes missing enrichment |\n|---|---|---|---|---|---|---|")
+        for r in llm_rows:
+            keys = ("llm_calls_per_turn", "seconds_per_turn", "llm_seconds_per_turn", "llm_tokens_per_turn")
+            counts = f"{r.latency.get('notes', 0):.0f} | {r.latency.get('notes_missing_enrichment', 0):.0f}"
+            print(f"| {r.name} | " + " | ".join(f"{r.latency[key]:.3f}" for key in keys) + f" | {counts} |")
+    if any(r.reader for r in results):
+        print(f"\nReader {args.reader} (top {args.reader_k} notes; F1/BLEU-1/EM on categories 1-4; refusal rate on 5, adversarial):\n")
+        cats = ["1", "2", "3", "4"]
+        print("| system | " + " | ".join(f"F1 {c} {CATEGORY_NAMES[int(c)]}" for c in cats) + " | F1 | BLEU-1 | EM | adversarial refusal | context tokens/q |")
+        print("|" + "---|" * (len(cats) + 6))
+        for r in results:
+            o = r.reader.get("overall", {})
+            per = " | ".join(f"{r.reader.get(c, {}).get('f1', 0.0):.3f}" for c in cats)
+            print(
+                f"| {r.name} | {per} | {o.get('f1', 0.0):.3f} | {o.get('bleu1', 0.0):.3f} | {o.get('em', 0.0):.3f} | "
+                f"{o.get('adversarial_refusal', 0.0):.3f} | {o.get('context_tokens_per_question', 0.0):.0f} |"
+            )
+    for r in results:
+        for point in r.evolution:
+            train, held = point["train_recall@10"], point["heldout_recall@10"]
+            print(f"self-evolution {r.name} pass {int(point['pass'])}: replayed half R@10 {train:.3f}, held-out half R@10 {held:.3f}")
+    settings = {
+        "data": str(args.data),
+        "conversations": [c.sample_id for c in convs],
+        "turns": turns,
+        "questions": questions,
+        "systems": [s.name for s in systems],
+        "asem_overrides": options,
+        "feedback_passes": args.feedback_passes,
+        "llm": args.llm,
+        "reader": args.reader,
+        "manager": args.manager,
+        "sessions": args.sessions,
+        "max_questions": args.max_questions,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": platform.platform(),
+        "seconds": time.time() - started,
+    }
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"settings": settings, "systems": {r.name: r.to_dict() for r in results}}, indent=2))
+        print(f"\nwrote {args.out}")
+    if args.plots:
+        for path in _plots(results, args.plots):
+            print(f"wrote {path}")
+    return 0
+
+
+def _perf(args: argparse.Namespace) -> int:
+    embedder = SentenceTransformerEmbedder()
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    ingest = perf_ingest(embedder, synthetic_texts(args.ingest_texts))
+    print(f"ASEM perf — {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs\n")
+    print("Ingest (LLM-free default, add_many in batches of 64) against embedding the same texts once:")
+    print(f"  raw embedder {ingest['raw_embedder_texts_per_s']:.1f} texts/s, ASEM {ingest['asem_texts_per_s']:.1f} texts/s, ratio {ingest['ratio']:.2f}")
+    print(f"  embed + bare Chroma add {ingest['embed_and_chroma_texts_per_s']:.1f} texts/s, ratio of ASEM to it {ingest['ratio_vs_embed_and_chroma']:.2f}")
+    print(f"  texts embedded per item {ingest['embedded_texts_per_item']:.2f} (intent vector + joint vector + re-embedded neighbours)")
+    print(f"  add latency per item p50 {ingest['add_p50_ms_per_item']:.1f} ms, p95 {ingest['add_p95_ms_per_item']:.1f} ms\n")
+    rows = perf_search(embedder, sizes, args.queries, args.store)
+    head = [
+        "notes",
+        "ASEM scoped p50/p95",
+        "ASEM unscoped p50/p95",
+        "bare Chroma p50/p95",
+        "bare filtered p50/p95",
+        "ratio p50",
+        "feedback p50",
+        "store MB",
+        "RSS MB",
+    ]
+    print("Search latency in ms (query embedding included everywhere):\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        cells = [
+            f"{int(r['notes'])}",
+            f"{r['asem_scoped_p50_ms']:.1f} / {r['asem_scoped_p95_ms']:.1f}",
+            f"{r['asem_unscoped_p50_ms']:.1f} / {r['asem_unscoped_p95_ms']:.1f}",
+            f"{r['bare_chroma_p50_ms']:.1f} / {r['bare_chroma_p95_ms']:.1f}",
+            f"{r['bare_chroma_filtered_p50_ms']:.1f} / {r['bare_chroma_filtered_p95_ms']:.1f}",
+            f"{r['ratio_scoped_p50']:.2f}",
+            f"{r['feedback_p50_ms']:.1f}",
+            f"{r['store_mb']:.0f}",
+            f"{r['rss_mb']:.0f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"settings": vars(args) | {"store": str(args.store), "out": str(args.out)}, "ingest": ingest, "search": rows}, indent=2))
+        print(f"\nwrote {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``asem-bench``."""
+    args = make_parser().parse_args(argv)
+    try:
+        if args.command == "locomo":
+            return _locomo(args)
+        if args.command == "perf":
+            return _perf(args)
+    except ASEMError as exc:
+        print(f"asem-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""Reading and editing notes of a scope: get, all, update, delete, history, log, stats, export/import.
+
+A part of :class:`~asem_core.ASEM` (a mixin; it holds no state of its own).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import InvalidInputError, NoteNotFoundError
+from ._ingest import IngestPipeline, check_metadata
+from ._text import now_iso, validate_text
+from ._transfer import export_jsonl, import_jsonl
+from ._types import Note, Operation, OpType, Scope, Version
+from ._write import WritePlan
+
+__all__ = ["NoteAccess"]
+
+
+class NoteAccess(IngestPipeline):
+    """Explicit reads and edits of notes (part of :class:`~asem_core.ASEM`)."""
+
+    # ------------------------------------------------------------------ helpers
+    def _get_in_scope(self, note_id: str, scope: Scope) -> Note:
+        if not isinstance(note_id, str) or not note_id:
+            msg = f"note id must be a non-empty string, got {note_id!r}"
+            raise InvalidInputError(msg)
+        notes, _ = self.store.get_notes(scope, [note_id])
+        if not notes:
+            msg = f"no note {note_id!r} in scope {scope}"
+            raise NoteNotFoundError(msg)
+        return notes[0]
+
+    # ------------------------------------------------------------------ explicit edits and reads
+    def get(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
+        """One note of a scope (valid or not). Raises :class:`NoteNotFoundError` if absent."""
+        return self._get_in_scope(note_id, Scope(user_id, agent_id, session_id))
+
+    def all(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, include_invalid: bool = False) -> list[Note]:
+        """Every note of a scope, oldest first (deleted ones only with ``include_invalid``)."""
+        notes = [n for n in self.store.iter_notes(Scope(user_id, agent_id, session_id)) if include_invalid or n.valid]
+        notes.sort(key=lambda n: (n.created_at, n.timestamp))
+        return notes
+
+    def update(
+        self,
+        note_id: str,
+        text: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        reason: str = "explicit update",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Operation:
+        """Replace a note's content (and optionally its metadata) with a new version; the old one stays in :meth:`history`.
+
+        Args:
+            note_id: The note.
+            text: Its new content.
+            user_id: Scope: user.
+            agent_id: Scope: agent.
+            session_id: Scope: session.
+            reason: Logged with the change.
+            metadata: Keys to set in the note's metadata (others are kept).
+        """
+        text = validate_text(text, self.config.max_text_chars)
+        extra = check_metadata(metadata, "update")
+        scope = Scope(user_id, agent_id, session_id)
+        with self._lock:
+            note = self._get_in_scope(note_id, scope)
+            if not note.valid:
+                msg = f"note {note_id!r} was deleted; add the fact again instead of updating it"
+                raise InvalidInputError(msg)
+            state = self._state(scope)
+            plan = WritePlan(scope, now_iso(), base={note.id: note})
+            changed = plan.change(note.id, OpType.UPDATE, reason, reembed=True)
+            changed.content, changed.metadata = text, {**note.metadata, **extra}
+            plan.ops.append(Operation(OpType.UPDATE, note.id, reason, text, note.id))
+            self._apply(plan, state)
+            return plan.ops[0]
+
+    def delete(
+        self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "explicit delete"
+    ) -> Operation:
+        """Mark a note invalid: it leaves search results but stays readable in :meth:`history`."""
+        scope = Scope(user_id, agent_id, session_id)
+        with self._lock:
+            note = self._get_in_scope(note_id, scope)
+            if not note.valid:
+                return Operation(OpType.NOOP, note.id, "already deleted", "", note.id)
+            state = self._state(scope)
+            plan = WritePlan(scope, now_iso(), base={note.id: note})
+            plan.change(note.id, OpType.DELETE, reason).valid = False
+            plan.ops.append(Operation(OpType.DELETE, note.id, reason, "", note.id))
+            self._apply(plan, state)
+            return plan.ops[0]
+
+    def history(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
+        """Every version of a note, oldest first."""
+        self._get_in_scope(note_id, Scope(user_id, agent_id, session_id))
+        return self.store.versions(note_id)
+
+    def operations(
+        self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The operation log of a scope (every write with its reason), oldest first."""
+        return self.store.ops(Scope(user_id, agent_id, session_id), limit)
+
+    def stats(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> dict[str, Any]:
+        """Counts for one scope, or for the whole store when no scope id is given."""
+        scopes = [Scope(user_id, agent_id, session_id)] if (user_id or agent_id or session_id) else self.store.scopes()
+        notes = valid = links = 0
+        for scope in scopes:
+            for note in self.store.iter_notes(scope):
+                notes += 1
+                valid += int(note.valid)
+                links += len(note.links)
+        return {
+            "notes": notes,
+            "valid_notes": valid,
+            "deleted_notes": notes - valid,
+            "links": links,
+            "scopes": len(scopes),
+            "manager": self.manager.name,
+            "embedder": self.embedder.name,
+            "llm": None,
+            "llm_calls": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "llm_seconds": 0.0,
+            "llm_stages": {},
+            **(self.llm.totals() if self.llm is not None else {}),
+            **self._counters,
+        }
+
+    # ------------------------------------------------------------------ export / import
+    def export(self, path: str | os.PathLike[str], *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> int:
+        """Write notes with their full history as JSONL (one scope, or all). Returns the note count."""
+        scopes = [Scope(user_id, agent_id, session_id)] if (user_id or agent_id or session_id) else self.store.scopes()
+        return export_jsonl(self.store, scopes, path)
+
+    def import_(self, path: str | os.PathLike[str]) -> int:
+        """Load a JSONL dump written by :meth:`export` (ids, utilities and history kept). Returns the note count.
+
+        Raises:
+            DataFormatError: The file is not an ASEM export; nothing is written.
+        """
+        with self._lock:
+            scopes = import_jsonl(self.store, path, self._embeddings_for)
+            for key in scopes:
+                self._states.pop(key, None)
+            return sum(scopes.values())

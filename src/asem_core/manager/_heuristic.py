@@ -1,0 +1,75 @@
+"""The heuristic manager: ADD / UPDATE / DELETE / NOOP on intent similarity and the speaker, no LLM."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .._config import ASEMConfig
+from .._text import content_words, merge_texts
+from .._types import Note, OpType
+from ._base import Decision, Fact, Neighbour
+
+__all__ = ["HeuristicManager"]
+
+
+_NEGATION = re.compile(
+    r"\b(no longer|not anymore|any ?more|stopped|quit|gave up|don't have|do not have|isn't|aren't|wasn't|never|sold|moved out|broke up|left)\b",
+    re.IGNORECASE,
+)
+
+
+def _speaker(note: Note) -> str | None:
+    value = note.metadata.get("speaker")
+    return str(value) if value is not None else None
+
+
+def _extends(old: str, new: str) -> bool:
+    """True when the new text holds every content word of the old one, and more."""
+    old_words, new_words = content_words(old), content_words(new)
+    return bool(old_words) and old_words < new_words
+
+
+class HeuristicManager:
+    """A fast policy without an LLM, on intent similarity and the speaker.
+
+    - similarity ≥ ``duplicate_threshold``: NOOP (near-duplicate; its provenance is merged);
+    - similarity ≥ ``extension_threshold``, same speaker, and the fact holds every content word
+      of the note and more: UPDATE to the new text (it keeps the old fact);
+    - similarity ≥ ``update_threshold``, same speaker, and the fact negates the note: DELETE
+      the note (kept in history) and add the fact;
+    - similarity ≥ ``update_threshold``, same speaker: UPDATE with content that keeps both facts;
+    - otherwise: ADD.
+
+    Args:
+        config: Thresholds come from here.
+    """
+
+    name = "heuristic"
+
+    def __init__(self, config: ASEMConfig | None = None) -> None:
+        self.config = config or ASEMConfig()
+
+    def decide(self, fact: Fact, neighbours: Sequence[Neighbour]) -> Decision:
+        """See :meth:`MemoryManager.decide`."""
+        if not neighbours:
+            return Decision(OpType.ADD, "no similar note in memory")
+        best = max(neighbours, key=lambda n: n.similarity)
+        sim = best.similarity
+        if sim >= self.config.duplicate_threshold:
+            return Decision(OpType.NOOP, f"near-duplicate of note {best.note.id} (similarity {sim:.3f})", best.note.id)
+        if _speaker(best.note) != fact.speaker:
+            return Decision(OpType.ADD, f"new fact (closest note {best.note.id} is another speaker's, similarity {sim:.3f})")
+        negates = bool(_NEGATION.search(fact.text)) and not _NEGATION.search(best.note.content)
+        if sim >= self.config.update_threshold and negates:
+            return Decision(OpType.DELETE, f"contradicts note {best.note.id} (similarity {sim:.3f}, negation)", best.note.id)
+        if not negates and sim >= self.config.extension_threshold and _extends(best.note.content, fact.text):
+            return Decision(OpType.UPDATE, f"extends note {best.note.id} (similarity {sim:.3f}): the new text keeps the old fact", best.note.id, fact.text)
+        if sim >= self.config.update_threshold:
+            return Decision(
+                OpType.UPDATE,
+                f"same subject as note {best.note.id} (similarity {sim:.3f}): complement kept with it",
+                best.note.id,
+                merge_texts(best.note.content, fact.text),
+            )
+        return Decision(OpType.ADD, f"new fact (closest note similarity {sim:.3f})")

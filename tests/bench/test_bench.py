@@ -1,0 +1,107 @@
+"""``asem-bench``: evidence metrics, reader metrics, the LoCoMo and perf commands."""
+
+import json
+
+import pytest
+
+from asem_bench._locomo_bench import build_systems, run_locomo
+from asem_bench.cli import format_table
+from asem_bench.metrics import distinct_sources, evidence_metrics
+from asem_core.locomo import load_locomo
+
+
+def test_metrics_count_distinct_sources_in_rank_order():
+    ranked = distinct_sources([["a", "b"], ["a"], ["c"]])
+    assert ranked == ["a", "b", "c"]
+    m = evidence_metrics(ranked, ["b", "z"], [1, 2, 10])
+    assert m["recall@1"] == 0 and m["recall@2"] == 0.5 and m["mrr"] == 0.5 and m["hit@10"] == 1
+
+
+def test_bench_smoke_on_part_of_a_conversation(locomo_dir, embedder):
+    conv = load_locomo(locomo_dir / "conv-30.json")[0]
+    conv.turns = conv.turns[:80]
+    kept = {t.dia_id for t in conv.turns}
+    conv.qa = [q for q in conv.qa if q.evidence and set(q.evidence) <= kept]
+    assert conv.qa
+    systems = build_systems(["Dense", "BM25", "Hybrid", "ASEM"], embedder, {})
+    results = run_locomo([conv], systems, feedback_passes=1, log=lambda m: None)
+    names = [r.name for r in results]
+    assert names == ["Dense", "BM25", "Hybrid", "ASEM"]
+    for r in results:
+        assert 0.0 <= r.overall["recall@1"] <= r.overall["recall@10"] <= r.overall["recall@25"] <= 1.0
+    asem = results[-1]
+    assert [p["pass"] for p in asem.evolution] == [0.0, 1.0]
+    assert all(0.0 <= p["train_recall@10"] <= 1.0 and 0.0 <= p["heldout_recall@10"] <= 1.0 for p in asem.evolution)
+    assert asem.overall["recall@10"] >= results[0].overall["recall@10"]  # ASEM at least matches Dense
+    table = format_table(results)
+    assert "4 single-hop" in table and "| ASEM |" in table
+
+
+def test_reader_metrics_follow_locomo_normalisation():
+    from asem_bench.metrics import bleu1, exact_match, normalize_answer, token_f1
+
+    assert normalize_answer("The Golden, Retriever!") == "golden retriever"
+    assert token_f1("a golden retriever", "Golden retrievers") == 1.0  # stemmed
+    assert token_f1("a beagle", "golden retriever") == 0.0
+    assert 0.0 < token_f1("golden dog", "golden retriever") < 1.0
+    assert exact_match("The Beagle.", "beagle") == 1.0 and exact_match("beagles", "beagle") == 0.0
+    assert bleu1("golden retriever", "golden retriever") == 1.0
+    assert bleu1("golden", "golden retriever") < 1.0  # brevity penalty
+
+
+def test_bench_cli_with_all_systems_and_the_real_reader(locomo_dir, tmp_path, capsys):
+    import json
+
+    from asem_bench.cli import main
+
+    out = tmp_path / "b.json"
+    code = main(
+        [
+            "locomo",
+            "--data",
+            str(locomo_dir),
+            "--conversations",
+            "conv-26",
+            "--sessions",
+            "1",
+            "--systems",
+            "NoMemory,FullContext,BM25,RLManagerOnly,ASEM",
+            "--reader",
+            "smollm2",
+            "--max-questions",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| NoMemory |" in printed and "Reader smollm2" in printed and "adversarial refusal" in printed
+    data = json.loads(out.read_text())
+    assert set(data["systems"]) == {"NoMemory", "FullContext", "BM25", "RLManagerOnly", "ASEM"}
+    asem = data["systems"]["ASEM"]
+    assert {"overall", "per_category", "latency", "reader"} <= set(asem)
+    assert {"add_p50_ms_per_turn", "add_p95_ms_per_turn", "search_p50_ms", "search_p95_ms"} <= set(asem["latency"])
+    assert 0.0 <= asem["reader"]["overall"]["f1"] <= 1.0 and asem["reader"]["overall"]["context_tokens_per_question"] > 0
+    assert data["systems"]["NoMemory"]["overall"]["recall@10"] == 0.0
+    assert data["settings"]["reader"] == "smollm2" and data["settings"]["sessions"] == 1
+
+
+def test_bench_perf_cli_smoke(tmp_path, capsys):
+    from asem_bench.cli import main as bench_main
+
+    out = tmp_path / "perf.json"
+    store = tmp_path / "stores"
+    assert bench_main(["perf", "--ingest-texts", "96", "--sizes", "300", "--queries", "6", "--store", str(store), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ratio" in printed and "| 300 |" in printed
+    data = json.loads(out.read_text())
+    ingest = data["ingest"]
+    assert ingest["texts"] == 96 and ingest["asem_texts_per_s"] > 0 and ingest["raw_embedder_texts_per_s"] > 0
+    assert ingest["ratio"] > 0 and ingest["ratio_vs_embed_and_chroma"] > 0
+    assert ingest["embedded_texts_per_item"] >= 1.0  # every text is embedded at least once
+    (row,) = data["search"]
+    assert row["notes"] == 300 and row["store_mb"] > 0
+    for key in ("asem_scoped_p50_ms", "asem_unscoped_p50_ms", "bare_chroma_p50_ms", "bare_chroma_filtered_p50_ms", "feedback_p50_ms"):
+        assert row[key] > 0, key
+    assert row["ratio_scoped_p50"] == pytest.approx(row["asem_scoped_p50_ms"] / row["bare_chroma_p50_ms"])
