@@ -15,13 +15,17 @@ from typing import Any
 from asem_core import ASEMError, SentenceTransformerEmbedder
 from asem_core.llm import HFTransformersLLM, MeteredLLM
 from asem_core.locomo import CATEGORY_NAMES, load_locomo
+from asem_core.manager import AddOnlyManager
 
 from ._locomo_bench import KS, BenchResult, build_systems, first_sessions, run_locomo, run_reader
 from ._perf import perf_ingest, perf_search, synthetic_texts
+from ._systems import ASEMSystem, BM25System, DenseSystem
+from ._updates import format_updates_table, generate_scenarios, run_updates
 
 __all__ = ["format_table", "main", "make_parser", "parse_sets"]
 
 DEFAULT_SYSTEMS = "NoMemory,FullContext,Dense,BM25,Hybrid,ValueRetrievalOnly,AtomicLinking,RLManagerOnly,ASEM"
+UPDATE_SYSTEMS = "ASEM,ASEM-AddOnly,Dense,BM25"
 
 
 def _default_data() -> str:
@@ -54,6 +58,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")
     p.add_argument("--out", type=Path, default=None, help="write every figure and the settings as JSON")
     p.add_argument("--plots", type=Path, default=None, help="folder for PNG plots")
+    p = sub.add_parser("updates", help="facts that change: current value, stale-above-current, past and 'ever' recall on generated scenarios")
+    p.add_argument("--scenarios", type=int, default=300, help="scenarios to generate (one memory scope each)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the generator")
+    p.add_argument("--systems", default=UPDATE_SYSTEMS, help=f"comma-separated (default {UPDATE_SYSTEMS})")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field of the ASEM systems")
+    p.add_argument("--out", type=Path, default=None, help="write the figures and settings as JSON")
     p = sub.add_parser("perf", help="ingest throughput and search latency against the raw embedder and bare Chroma")
     p.add_argument("--ingest-texts", type=int, default=2000, help="texts for the ingest throughput test")
     p.add_argument("--sizes", default="1000,10000,100000", help="store sizes for the search latency test")
@@ -271,6 +281,38 @@ def _perf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _updates(args: argparse.Namespace) -> int:
+    embedder = SentenceTransformerEmbedder()
+    options: dict[str, Any] = parse_sets(args.set)
+    names = [n.strip() for n in args.systems.split(",") if n.strip()]
+    known = {"ASEM", "ASEM-AddOnly", "Dense", "BM25"}
+    if unknown := [n for n in names if n not in known]:
+        print(f"asem-bench updates: unknown system(s) {unknown}; choose from {sorted(known)}", file=sys.stderr)
+        return 2
+    systems: list[Any] = []
+    for name in names:
+        if name == "ASEM":
+            systems.append(ASEMSystem("ASEM", embedder, **options))
+        elif name == "ASEM-AddOnly":
+            systems.append(ASEMSystem("ASEM-AddOnly", embedder, **{**options, "manager": AddOnlyManager()}))
+        elif name == "Dense":
+            systems.append(DenseSystem(embedder))
+        else:
+            systems.append(BM25System())
+    scenarios = generate_scenarios(args.scenarios, split="eval", seed=args.seed)
+    start = time.time()
+    results = run_updates(scenarios, systems, log=lambda m: print(m, file=sys.stderr))
+    questions = sum(len(s.questions) for s in scenarios)
+    print(f"\n{len(scenarios)} scenarios, {sum(len(s.turns) for s in scenarios)} turns, {questions} questions (seed {args.seed})\n")
+    print(format_updates_table(results))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        settings = {"scenarios": args.scenarios, "seed": args.seed, "set": options, "seconds": round(time.time() - start, 1), "machine": platform.platform()}
+        args.out.write_text(json.dumps({"settings": settings, "systems": results}, indent=2))
+        print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``asem-bench``."""
     args = make_parser().parse_args(argv)
@@ -279,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _locomo(args)
         if args.command == "perf":
             return _perf(args)
+        if args.command == "updates":
+            return _updates(args)
     except ASEMError as exc:
         print(f"asem-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -6,7 +6,7 @@ A part of :class:`~asem_core.ASEM` (a mixin; it holds no state of its own).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import InvalidInputError, NoteNotFoundError
@@ -23,24 +23,43 @@ class NoteAccess(IngestPipeline):
     """Explicit reads and edits of notes (part of :class:`~asem_core.ASEM`)."""
 
     # ------------------------------------------------------------------ helpers
-    def _get_in_scope(self, note_id: str, scope: Scope) -> Note:
+    def _covered(self, scope: Scope) -> list[Scope]:
+        """The scope and the narrower scopes beneath it (a user's sessions and agents)."""
+        return [scope, *self.store.scopes_under(scope)]
+
+    def _locate(self, scope: Scope, ids: Sequence[str]) -> dict[Scope, list[Note]]:
+        """The notes of ``ids`` grouped by the scope that holds them, among ``scope`` and those beneath it."""
+        found: dict[Scope, list[Note]] = {}
+        rest = list(dict.fromkeys(ids))
+        for candidate in self._covered(scope):
+            if not rest:
+                break
+            notes, _ = self.store.get_notes(candidate, rest)
+            if notes:
+                found[candidate] = notes
+                have = {n.id for n in notes}
+                rest = [i for i in rest if i not in have]
+        return found
+
+    def _find(self, note_id: str, scope: Scope) -> tuple[Scope, Note]:
+        """The note and the scope that holds it (``scope`` or one beneath it)."""
         if not isinstance(note_id, str) or not note_id:
             msg = f"note id must be a non-empty string, got {note_id!r}"
             raise InvalidInputError(msg)
-        notes, _ = self.store.get_notes(scope, [note_id])
-        if not notes:
-            msg = f"no note {note_id!r} in scope {scope}"
-            raise NoteNotFoundError(msg)
-        return notes[0]
+        for owner, notes in self._locate(scope, [note_id]).items():
+            return owner, notes[0]
+        msg = f"no note {note_id!r} in scope {scope} or beneath it"
+        raise NoteNotFoundError(msg)
 
     # ------------------------------------------------------------------ explicit edits and reads
     def get(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
         """One note of a scope (valid or not). Raises :class:`NoteNotFoundError` if absent."""
-        return self._get_in_scope(note_id, Scope(user_id, agent_id, session_id))
+        return self._find(note_id, Scope(user_id, agent_id, session_id))[1]
 
     def all(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, include_invalid: bool = False) -> list[Note]:
-        """Every note of a scope, oldest first (deleted ones only with ``include_invalid``)."""
-        notes = [n for n in self.store.iter_notes(Scope(user_id, agent_id, session_id)) if include_invalid or n.valid]
+        """Every note of a scope and the narrower scopes beneath it, oldest first (deleted ones only with ``include_invalid``)."""
+        covered = self._covered(Scope(user_id, agent_id, session_id))
+        notes = [n for s in covered for n in self.store.iter_notes(s) if include_invalid or n.valid]
         notes.sort(key=lambda n: (n.created_at, n.timestamp))
         return notes
 
@@ -68,9 +87,8 @@ class NoteAccess(IngestPipeline):
         """
         text = validate_text(text, self.config.max_text_chars)
         extra = check_metadata(metadata, "update")
-        scope = Scope(user_id, agent_id, session_id)
         with self._lock:
-            note = self._get_in_scope(note_id, scope)
+            scope, note = self._find(note_id, Scope(user_id, agent_id, session_id))
             if not note.valid:
                 msg = f"note {note_id!r} was deleted; add the fact again instead of updating it"
                 raise InvalidInputError(msg)
@@ -78,6 +96,9 @@ class NoteAccess(IngestPipeline):
             plan = WritePlan(scope, now_iso(), base={note.id: note})
             changed = plan.change(note.id, OpType.UPDATE, reason, reembed=True)
             changed.content, changed.metadata = text, {**note.metadata, **extra}
+            speaker = changed.metadata.get("speaker")
+            enr = self.enricher.enrich([text], [note.timestamp], [str(speaker) if speaker is not None else None], self._embed([text]))[0]
+            changed.keywords, changed.tags, changed.context = enr.keywords, enr.tags, enr.context
             plan.ops.append(Operation(OpType.UPDATE, note.id, reason, text, note.id))
             self._apply(plan, state)
             return plan.ops[0]
@@ -86,9 +107,8 @@ class NoteAccess(IngestPipeline):
         self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "explicit delete"
     ) -> Operation:
         """Mark a note invalid: it leaves search results but stays readable in :meth:`history`."""
-        scope = Scope(user_id, agent_id, session_id)
         with self._lock:
-            note = self._get_in_scope(note_id, scope)
+            scope, note = self._find(note_id, Scope(user_id, agent_id, session_id))
             if not note.valid:
                 return Operation(OpType.NOOP, note.id, "already deleted", "", note.id)
             state = self._state(scope)
@@ -100,18 +120,20 @@ class NoteAccess(IngestPipeline):
 
     def history(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
         """Every version of a note, oldest first."""
-        self._get_in_scope(note_id, Scope(user_id, agent_id, session_id))
+        self._find(note_id, Scope(user_id, agent_id, session_id))
         return self.store.versions(note_id)
 
     def operations(
         self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """The operation log of a scope (every write with its reason), oldest first."""
-        return self.store.ops(Scope(user_id, agent_id, session_id), limit)
+        """The operation log of a scope and the narrower scopes beneath it (every write with its reason), oldest first."""
+        rows = [row for s in self._covered(Scope(user_id, agent_id, session_id)) for row in self.store.ops(s)]
+        rows.sort(key=lambda r: r["seq"])
+        return rows[-limit:] if limit else rows
 
     def stats(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> dict[str, Any]:
-        """Counts for one scope, or for the whole store when no scope id is given."""
-        scopes = [Scope(user_id, agent_id, session_id)] if (user_id or agent_id or session_id) else self.store.scopes()
+        """Counts for a scope and the narrower scopes beneath it, or for the whole store when no scope id is given."""
+        scopes = self._covered(Scope(user_id, agent_id, session_id)) if (user_id or agent_id or session_id) else self.store.scopes()
         notes = valid = links = 0
         for scope in scopes:
             for note in self.store.iter_notes(scope):
@@ -138,8 +160,8 @@ class NoteAccess(IngestPipeline):
 
     # ------------------------------------------------------------------ export / import
     def export(self, path: str | os.PathLike[str], *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> int:
-        """Write notes with their full history as JSONL (one scope, or all). Returns the note count."""
-        scopes = [Scope(user_id, agent_id, session_id)] if (user_id or agent_id or session_id) else self.store.scopes()
+        """Write notes with their full history as JSONL (a scope and those beneath it, or all). Returns the note count."""
+        scopes = self._covered(Scope(user_id, agent_id, session_id)) if (user_id or agent_id or session_id) else self.store.scopes()
         return export_jsonl(self.store, scopes, path)
 
     def import_(self, path: str | os.PathLike[str]) -> int:

@@ -65,6 +65,19 @@ class ASEMConfig:
     extension_threshold: float = 0.70
     """Heuristic manager: intent similarity above which a same-speaker fact that contains every
     content word of a note, and more, updates that note."""
+    supersede_threshold: float = 0.40
+    """Heuristic manager: intent similarity above which a same-speaker fact about the speaker that
+    announces a change ("moved", "now", "no longer", ...) supersedes an older note of the same
+    slot: the new note is added with a ``supersedes`` link, the old one stays valid for the past."""
+    recency: bool = True
+    """Retrieval: for questions about the present (no past-tense cue such as "did", "was", "before",
+    "ever"), a note ranks right below the newer note that superseded it."""
+    assistant_turns: str = "content"
+    """What ``add_messages`` keeps of assistant turns (role "ai" or "assistant"): ``"all"``,
+    ``"content"`` (only turns with at least ``assistant_min_words`` content words, so filler such
+    as "Nice!" or "That's great to hear" is not stored) or ``"none"``. User turns are always kept."""
+    assistant_min_words: int = 3
+    """Content words (not stopwords) an assistant turn needs to be kept under ``assistant_turns="content"``."""
     query_cache: int = 1024
     """Query embeddings kept in an LRU cache (0 disables; benchmarks of latency disable it)."""
     lock_timeout: float = 10.0
@@ -116,6 +129,8 @@ class ASEMConfig:
             "duplicate_threshold": (-1.0, 1.0),
             "update_threshold": (-1.0, 1.0),
             "extension_threshold": (-1.0, 1.0),
+            "supersede_threshold": (-1.0, 1.0),
+            "assistant_min_words": (0, 1000),
             "max_text_chars": (1, 100_000_000),
             "lock_timeout": (0.0, 86_400.0),
             "query_cache": (0, 1_000_000),
@@ -152,6 +167,12 @@ class ASEMConfig:
             raise ConfigError(msg)
         if self.embed_mode not in ("joint", "mean"):
             msg = f"ASEMConfig.embed_mode must be 'joint' or 'mean', got {self.embed_mode!r}"
+            raise ConfigError(msg)
+        if self.assistant_turns not in ("all", "content", "none"):
+            msg = f"ASEMConfig.assistant_turns must be 'all', 'content' or 'none', got {self.assistant_turns!r}"
+            raise ConfigError(msg)
+        if not isinstance(self.recency, bool):
+            msg = f"ASEMConfig.recency must be True or False, got {self.recency!r}"
             raise ConfigError(msg)
         if self.update_threshold > self.duplicate_threshold:
             msg = "ASEMConfig.update_threshold must not exceed duplicate_threshold"

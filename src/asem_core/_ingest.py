@@ -29,9 +29,9 @@ from ._text import normalize_timestamp, now_iso, validate_text
 from ._types import Note, Operation, OpType, Scope
 from ._write import WritePlan, apply_plan
 from .llm import MeteredLLM
-from .manager import AddOnlyManager, Decision, Fact, MemoryManager, Neighbour, check_decision
+from .manager import SUPERSEDED_BY, SUPERSEDES, AddOnlyManager, Decision, Fact, MemoryManager, Neighbour, check_decision
 
-__all__ = ["IngestPipeline", "check_metadata", "message_parts"]
+__all__ = ["IngestPipeline", "check_metadata", "is_assistant", "message_parts"]
 
 
 @dataclass
@@ -63,6 +63,17 @@ def check_metadata(metadata: object, where: str) -> dict[str, Any]:
         msg = f"{where}: metadata['source_id'] must be a string or int"
         raise InvalidInputError(msg)
     return dict(metadata)
+
+
+def is_assistant(message: Any) -> bool:
+    """True for an assistant turn: role "assistant" or "ai" (dicts, LangChain and LlamaIndex messages)."""
+    if isinstance(message, Mapping):
+        role = message.get("role") or message.get("type")
+    else:
+        role = getattr(message, "type", None)
+        role = getattr(message, "role", None) if role in (None, "chat") else role
+    role = getattr(role, "value", role)  # LlamaIndex's MessageRole enum
+    return str(role).lower() in ("ai", "assistant")
 
 
 def message_parts(message: Any, where: str) -> tuple[str, str]:
@@ -326,6 +337,8 @@ class IngestPipeline:
             )
             reason = decision.reason if decision.op is OpType.ADD else f"fact kept after DELETE: {decision.reason}"
             plan.create(note, intent, OpType.ADD, reason)
+            if decision.op is OpType.ADD and decision.supersedes is not None:
+                plan.link(note.id, decision.supersedes, SUPERSEDES, back=SUPERSEDED_BY)
             added = note.id if decision.op is OpType.DELETE else None
             plan.ops.append(Operation(decision.op, note.id, decision.reason, item.text, decision.target_id, added))
             return note.id

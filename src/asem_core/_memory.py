@@ -18,13 +18,13 @@ from ._config import ASEMConfig
 from ._construction import HeuristicEnricher, LLMEnricher
 from ._embedder import Embedder, resolve_embedder
 from ._errors import ConfigError, InvalidInputError
-from ._ingest import check_metadata, message_parts
+from ._ingest import check_metadata, is_assistant, message_parts
 from ._linking import LLMLinker
 from ._retrieval import ScopeState, two_phase_search
 from ._store import ChromaStore
-from ._text import validate_text
+from ._text import content_words, validate_text
 from ._types import Hit, Note, Operation, Scope
-from ._utility import UtilityTable, check_reward, check_rewards, feedback_plan
+from ._utility import UtilityTable, check_reward, check_rewards, feedback_plans
 from .llm import MeteredLLM, resolve_llm
 from .manager import MemoryManager, resolve_manager
 
@@ -150,17 +150,28 @@ class MemoryCore(NoteAccess):
         """Add a chat turn list: dicts with ``role``/``content`` or LangChain-style messages.
 
         Each message becomes a fact whose ``speaker`` is its role (or name); consecutive
-        messages are linked ("follows").
+        messages are linked ("follows"). User turns are always kept; assistant turns as
+        ``config.assistant_turns`` says (by default only those that carry content, so filler such
+        as "Nice!" is not stored).
+
+        Returns:
+            One operation per message stored (skipped assistant turns have none).
         """
         if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
             msg = "messages must be a list of messages"
             raise InvalidInputError(msg)
         items = []
+        extra = check_metadata(metadata, "add_messages")
         for i, message in enumerate(messages):
             role, content = message_parts(message, f"messages[{i}]")
-            meta = {"speaker": role, **check_metadata(metadata, "add_messages")}
-            items.append({"text": content, "timestamp": timestamp, "metadata": meta})
+            if is_assistant(message) and not self._keeps_assistant_turn(content):
+                continue
+            items.append({"text": content, "timestamp": timestamp, "metadata": {"speaker": role, **extra}})
         return self.add_many(items, user_id=user_id, agent_id=agent_id, session_id=session_id)
+
+    def _keeps_assistant_turn(self, content: str) -> bool:
+        policy = self.config.assistant_turns
+        return policy == "all" or (policy == "content" and len(content_words(content)) >= self.config.assistant_min_words)
 
     def add_many(
         self,
@@ -207,8 +218,13 @@ class MemoryCore(NoteAccess):
         agent_id: str | None = None,
         session_id: str | None = None,
         k: int | None = None,
+        min_similarity: float | None = None,
     ) -> list[Hit]:
-        """Two-phase, value-aware search in one scope.
+        """Two-phase, value-aware search in a scope and the narrower scopes beneath it.
+
+        A user-level search (``user_id`` alone) covers that user's sessions and agents; giving
+        ``agent_id`` or ``session_id`` narrows it. A scope holding notes always answers with up
+        to ``k`` of them, best first: no default threshold empties a result.
 
         Args:
             query: What to look for.
@@ -216,19 +232,29 @@ class MemoryCore(NoteAccess):
             agent_id: Scope: agent.
             session_id: Scope: session.
             k: Hits to return (default ``config.k2``).
+            min_similarity: Drop hits whose cosine similarity to the query is below this
+                (``Hit.similarity``); default: keep every hit.
         """
         query = validate_text(query, self.config.max_text_chars, "query")
         k = self.config.k2 if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             msg = f"k must be a positive integer, got {k!r}"
             raise InvalidInputError(msg)
+        if min_similarity is not None and (
+            isinstance(min_similarity, bool) or not isinstance(min_similarity, (int, float)) or not -1.0 <= min_similarity <= 1.0
+        ):
+            msg = f"min_similarity must be a number in [-1, 1] or None, got {min_similarity!r}"
+            raise InvalidInputError(msg)
         scope = Scope(user_id, agent_id, session_id)
         query_emb = self._embed_query(query)
         with self._lock:
-            state = self._state(scope)
+            parts = [(s, self._state(s)) for s in self._covered(scope)]
             self._counters["searches"] += 1
             cfg = self.config if k <= self.config.k1 else self.config.replace(k1=k)
-            return two_phase_search(self.store, state, scope, query, query_emb, cfg, k)
+            hits = two_phase_search(self.store, parts, query, query_emb, cfg, k)
+        if min_similarity is not None:
+            hits = [h for h in hits if h.similarity >= min_similarity]
+        return hits
 
     def feedback(
         self,
@@ -261,8 +287,9 @@ class MemoryCore(NoteAccess):
         scope = Scope(user_id, agent_id, session_id)
         with self._lock:
             state = self._state(scope)
-            plan, notes = feedback_plan(self.store, state, scope, scalar, per_note, note_ids, self.config)
-            self._apply(plan, state)
+            plans, notes = feedback_plans(lambda ids: self._locate(scope, ids), state, scope, scalar, per_note, note_ids, self.config)
+            for plan in plans:
+                self._apply(plan, state)
             self._counters["feedbacks"] += 1
             return notes
 

@@ -6,6 +6,8 @@ Phase A recalls candidates (dense + lexical + one link hop, fused); phase B re-r
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,7 +15,8 @@ import numpy as np
 from ._config import ASEMConfig
 from ._construction import lexical_text
 from ._store import ChromaStore
-from ._types import Hit, Note, Scope
+from ._text import about_someone_else
+from ._types import SUPERSEDED_BY, Hit, Note, Scope
 from .lexical import BM25Index
 
 __all__ = ["ScopeState", "two_phase_search", "zscore"]
@@ -32,6 +35,7 @@ class ScopeState:
     count: int = 0
     last_pool: list[str] = field(default_factory=list)
     last_hits: list[str] = field(default_factory=list)
+    successor: dict[str, str] = field(default_factory=dict)
 
     def index(self, note: Note, lexical_window: int) -> None:
         """Bring the index up to date with one (new or changed) note.
@@ -42,6 +46,9 @@ class ScopeState:
         """
         self.links[note.id] = [link.target for link in note.links]
         self.follows[note.id] = [link.target for link in note.links if link.relation == "follows"]
+        newer = next((link.target for link in note.links if link.relation == SUPERSEDED_BY), None)
+        if newer is not None:
+            self.successor[note.id] = newer
         for sid in note.source_ids:
             self.sources[sid] = note.id
         if note.valid:
@@ -75,68 +82,204 @@ def zscore(values: np.ndarray, floor: float = 0.0) -> np.ndarray:
     return (values - float(values.mean())) / std
 
 
-def two_phase_search(store: ChromaStore, state: ScopeState, scope: Scope, query: str, query_emb: np.ndarray, config: ASEMConfig, k: int) -> list[Hit]:
-    """Run both phases for one query in one scope.
+_FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|me|my|mine|myself)\b", re.IGNORECASE)
+_PAST = re.compile(
+    r"\b(did|was|were|had|before|ever|previous(?:ly)?|used to|former(?:ly)?|originally|earlier|in the past|prior|back then|at first|ago)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_the_past(query: str) -> bool:
+    """True when a question carries a past-tense cue ("did", "was", "before", "ever", "used to", ...)."""
+    return bool(_PAST.search(query))
+
+
+def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState]], query: str, query_emb: np.ndarray, config: ASEMConfig, k: int) -> list[Hit]:
+    """Run both phases for one query over one scope and the scopes beneath it.
+
+    Phase A recalls candidates in each part; phase B scores the joint pool. When fewer than ``k``
+    notes pass phase A, the nearest remaining notes fill the other places, ranked after the
+    pool (no default threshold empties a result). With ``config.recency``, for a question about
+    the present, a note ranks right below the newer note that superseded it.
 
     Args:
         store: Where notes live.
-        state: The scope's in-memory index (lexical channel, links, validity).
-        scope: The scope searched.
+        parts: The scope searched and its in-memory index first, then the narrower scopes beneath it.
         query: Query text (for the lexical channel).
         query_emb: Unit query vector (for the dense channel and similarities).
         config: Retrieval settings.
         k: Hits to return.
     """
-    if not state.valid:
-        state.last_pool, state.last_hits = [], []
-        return []
-    invalid = max(state.count - len(state.valid), 0)
-    dense_raw = store.query(scope, query_emb, config.k1 + min(invalid, 4 * config.k1), total=state.count)
-    dense = [(i, s) for i, s in dense_raw if i in state.valid and s > config.delta][: config.k1]
-    lexical = state.bm25.search(query, config.k1)
-
+    primary = parts[0][1]
+    owner: dict[str, int] = {}
     fused: dict[str, float] = {}
     channels: dict[str, set[str]] = {}
-    for weight, ranked, name in ((config.dense_weight, dense, "dense"), (config.lexical_weight, lexical, "lexical")):
-        for rank, (note_id, _) in enumerate(ranked, start=1):
-            fused[note_id] = fused.get(note_id, 0.0) + weight / (config.rrf_k + rank)
-            channels.setdefault(note_id, set()).add(name)
-    if config.hop_weight > 0 and config.hop_sources > 0:
-        sources = sorted(fused.items(), key=lambda kv: -kv[1])[: config.hop_sources]
-        for src, score in sources:
-            for target in state.links.get(src, ()):
-                if target in state.valid and target not in fused:
-                    fused[target] = config.hop_weight * score
-                    channels.setdefault(target, set()).add("link")
-                elif target in channels and "link" not in channels[target] and target != src:
-                    channels[target].add("link")
-    if not fused:
-        state.last_pool, state.last_hits = [], []
+    lexical_all: dict[str, float] = {}
+    spare: list[tuple[str, float]] = []  # dense candidates below delta, for a pool short of k
+    present = config.recency and not asks_about_the_past(query)
+    for p, (scope, state) in enumerate(parts):
+        if not state.valid:
+            continue
+        invalid = max(state.count - len(state.valid), 0)
+        dense_raw = store.query(scope, query_emb, config.k1 + min(invalid, 4 * config.k1), total=state.count)
+        dense = [(i, s) for i, s in dense_raw if i in state.valid and s > config.delta][: config.k1]
+        spare += [(i, s) for i, s in dense_raw if i in state.valid and s <= config.delta]
+        lexical = state.bm25.search(query, config.k1)
+        lexical_all.update(lexical)
+        local: dict[str, float] = {}
+        for weight, ranked, name in ((config.dense_weight, dense, "dense"), (config.lexical_weight, lexical, "lexical")):
+            for rank, (note_id, _) in enumerate(ranked, start=1):
+                local[note_id] = local.get(note_id, 0.0) + weight / (config.rrf_k + rank)
+                channels.setdefault(note_id, set()).add(name)
+        if config.hop_weight > 0 and config.hop_sources > 0:
+            sources = sorted(local.items(), key=lambda kv: -kv[1])[: config.hop_sources]
+            for src, score in sources:
+                for target in state.links.get(src, ()):
+                    if target in state.valid and target not in local:
+                        local[target] = config.hop_weight * score
+                        channels.setdefault(target, set()).add("link")
+                    elif target in channels and "link" not in channels[target] and target != src:
+                        channels[target].add("link")
+        if present and state.successor:
+            for note_id, score in list(local.items()):
+                nxt = state.successor.get(note_id)
+                while nxt is not None and nxt not in local and nxt in state.valid:
+                    local[nxt] = config.hop_weight * score
+                    channels.setdefault(nxt, set()).add("link")
+                    nxt = state.successor.get(nxt)
+        for note_id, score in local.items():
+            fused[note_id] = score
+            owner[note_id] = p
+    fill = [i for i, _ in sorted(spare, key=lambda kv: -kv[1]) if i not in fused][: max(k - len(fused), 0)]
+    if present:  # a note that fills a place brings the newer notes of its slot
+        for note_id in list(fill):
+            state = next(st for _, st in parts if note_id in st.valid)
+            nxt = state.successor.get(note_id)
+            while nxt is not None and nxt not in fused and nxt not in fill and nxt in state.valid:
+                fill.append(nxt)
+                nxt = state.successor.get(nxt)
+    for note_id in fill:
+        owner[note_id] = next(p for p, (_, st) in enumerate(parts) if note_id in st.valid)
+    if not fused and not fill:
+        primary.last_pool, primary.last_hits = [], []
         return []
 
-    ids = list(fused)
-    notes, embs = store.get_notes(scope, ids, embeddings=True)
+    notes, embs = _fetch(store, parts, owner, [*fused, *fill])
     if not notes:
         return []
-    sims = (embs @ query_emb).astype(np.float64) if embs is not None and embs.size else np.zeros(len(notes))
+    sims_all = (embs @ query_emb).astype(np.float64) if embs is not None and embs.size else np.zeros(len(notes))
+    keep = [i for i, n in enumerate(notes) if n.id in fused]
+    pool, sims = [notes[i] for i in keep], sims_all[keep]
+    hits = _rank(pool, sims, fused, channels, lexical_all, parts, owner, config, present, query) if pool else []
+    floor = min((h.score for h in hits), default=0.0)
+    halve = config.recency and bool(_FIRST_PERSON.search(query))
+    extra = sorted(
+        ((n, float(sims_all[i])) for i, n in enumerate(notes) if n.id not in fused),
+        key=lambda e: -e[1] * (0.5 if halve and about_someone_else(e[0].content) else 1.0),
+    )
+    hits += [Hit(note, floor - rank, sim, 0.0, note.q, ("dense",)) for rank, (note, sim) in enumerate(extra, start=1)]
+    if present:
+        hits = _by_chain(hits, _heads([h.note for h in hits], parts, owner))
+    hits = _monotonic(hits)[:k]
+    primary.last_pool = [n.id for n in pool] + [n.id for n, _ in extra]
+    primary.last_hits = [h.note.id for h in hits]
+    return hits
+
+
+def _fetch(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState]], owner: dict[str, int], ids: list[str]) -> tuple[list[Note], np.ndarray | None]:
+    """Notes (and their embeddings) of ``ids``, read from the part that owns each."""
+    if len(parts) == 1:
+        return store.get_notes(parts[0][0], ids, embeddings=True)
+    notes: list[Note] = []
+    embs: list[np.ndarray] = []
+    for p, (scope, _) in enumerate(parts):
+        mine = [i for i in ids if owner[i] == p]
+        if mine:
+            got, vectors = store.get_notes(scope, mine, embeddings=True)
+            notes += got
+            if vectors is not None:
+                embs.append(vectors)
+    return notes, (np.concatenate(embs) if embs else None)
+
+
+def _rank(
+    notes: list[Note],
+    sims: np.ndarray,
+    fused: dict[str, float],
+    channels: dict[str, set[str]],
+    lexical: dict[str, float],
+    parts: Sequence[tuple[Scope, ScopeState]],
+    owner: dict[str, int],
+    config: ASEMConfig,
+    present: bool,
+    query: str,
+) -> list[Hit]:
+    """Phase B over the pool: (1-λ)·z(relevance) + λ·z(q), best first.
+
+    For a question about the present, the newest note of a slot takes the best relevance of its
+    chain; for a question in the first person ("where do I live?"), notes about someone else
+    ("my brother lives in Paris") count half.
+    """
+    ids = [n.id for n in notes]
     if config.fusion == "score":
-        lex = dict(lexical)
-        top_lex = max(lex.values(), default=1.0) or 1.0
+        top_lex = max(lexical.values(), default=1.0) or 1.0
         lo, hi = float(sims.min()), float(sims.max())
         spread = hi - lo if hi - lo > 1e-9 else 1.0
         w = config.lexical_weight / max(config.lexical_weight + config.dense_weight, 1e-9)
-        base = [w * lex.get(n.id, 0.0) / top_lex + (1 - w) * (sims[i] - lo) / spread for i, n in enumerate(notes)]
+        base = [w * lexical.get(n.id, 0.0) / top_lex + (1 - w) * (sims[i] - lo) / spread for i, n in enumerate(notes)]
         direct = {n.id: b for n, b in zip(notes, base)}
         for n in notes:
             if channels[n.id] == {"link"}:
-                direct[n.id] = min(direct[n.id], config.hop_weight * max((direct[s] for s in ids if n.id in state.links.get(s, ())), default=0.0))
+                links = parts[owner[n.id]][1].links
+                direct[n.id] = min(direct[n.id], config.hop_weight * max((direct[s] for s in ids if n.id in links.get(s, ())), default=0.0))
         rel = np.asarray([direct[n.id] for n in notes], dtype=np.float64)
     else:
         rel = np.asarray([fused[n.id] for n in notes], dtype=np.float64)
+    if config.recency and _FIRST_PERSON.search(query):  # "where do I live?" is about the speaker
+        for i, n in enumerate(notes):
+            if about_someone_else(n.content):
+                rel[i] *= 0.5
+    if present:  # the newest note of a slot answers for the present with the chain's best relevance
+        for i, h in _heads(notes, parts, owner).items():
+            rel[h] = max(rel[h], rel[i])
     qs = np.asarray([n.q for n in notes], dtype=np.float64)
     scores = (1.0 - config.lam) * zscore(rel) + config.lam * zscore(qs, config.utility_spread_floor)
-    order = sorted(range(len(notes)), key=lambda i: (-scores[i], -rel[i]))[:k]
-    hits = [Hit(notes[i], float(scores[i]), float(sims[i]), float(rel[i]), float(qs[i]), tuple(sorted(channels[notes[i].id]))) for i in order]
-    state.last_pool = [n.id for n in notes]
-    state.last_hits = [h.note.id for h in hits]
-    return hits
+    order = sorted(range(len(notes)), key=lambda i: (-scores[i], -rel[i]))
+    return [Hit(notes[i], float(scores[i]), float(sims[i]), float(rel[i]), float(qs[i]), tuple(sorted(channels[notes[i].id]))) for i in order]
+
+
+def _heads(notes: list[Note], parts: Sequence[tuple[Scope, ScopeState]], owner: dict[str, int]) -> dict[int, int]:
+    """Pool position of each superseded note -> that of the newest note of its chain in the pool."""
+    index = {n.id: i for i, n in enumerate(notes)}
+    heads: dict[int, int] = {}
+    for i, note in enumerate(notes):
+        successor = parts[owner[note.id]][1].successor
+        nxt, seen = successor.get(note.id), set()
+        while nxt is not None and nxt not in seen:
+            seen.add(nxt)
+            if nxt in index:
+                heads[i] = index[nxt]
+            nxt = successor.get(nxt)
+    return heads
+
+
+def _by_chain(hits: list[Hit], heads: dict[int, int]) -> list[Hit]:
+    """Each slot's newest note at the best place of its chain, the older notes of the chain right below it."""
+    groups: dict[int, list[int]] = {}
+    for i in range(len(hits)):
+        groups.setdefault(heads.get(i, i), []).append(i)
+    out: list[Hit] = []
+    for head, members in sorted(groups.items(), key=lambda kv: min(kv[1])):
+        out.append(hits[head])
+        out += [hits[m] for m in members if m != head]
+    return out
+
+
+def _monotonic(hits: list[Hit]) -> list[Hit]:
+    """Scores that never rise down the list (a note moved below another takes at most its score)."""
+    out: list[Hit] = []
+    for hit in hits:
+        if out and hit.score > out[-1].score:
+            hit = Hit(hit.note, out[-1].score, hit.similarity, hit.relevance, hit.utility, hit.channels)
+        out.append(hit)
+    return out

@@ -222,6 +222,18 @@ class ChromaStore:
             raise _wrap(exc, "list scopes") from exc
         return [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
 
+    def scopes_under(self, scope: Scope) -> list[Scope]:
+        """Scopes written to that ``scope`` covers, other than itself (see :meth:`Scope.covers`)."""
+        if scope.is_global:
+            return []
+        conds: list[dict[str, Any]] = [{"kind": "scope"}, *({k: v} for k, v in scope.to_dict().items())]
+        try:
+            got = self._meta.get(where={"$and": conds}, include=["metadatas"])
+        except Exception as exc:
+            raise _wrap(exc, "list scopes") from exc
+        found = [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
+        return sorted((s for s in found if s != scope and scope.covers(s)), key=lambda s: s.key)
+
     def count(self, scope: Scope) -> int:
         """Number of notes (valid or not) in a scope."""
         col = self._collection(scope, "n", create=False)

@@ -13,6 +13,7 @@ from ._errors import InvalidInputError
 
 __all__ = [
     "STOPWORDS",
+    "about_someone_else",
     "clip",
     "content_words",
     "extract_keywords",
@@ -202,3 +203,20 @@ def merge_texts(old: str, new: str) -> str:
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+_FIRST_SUBJECT = re.compile(r"\b(i|i'm|i've|i'd|i'll|we|we're|we've|we'd)\b", re.IGNORECASE)
+# people a speaker talks about (an English lexicon, like the stopword list; not tied to any data set)
+_PEOPLE = (
+    "brother|sister|sibling|mom|mum|mother|dad|father|parents?|son|daughter|kids?|children|child|wife|husband|"
+    "girlfriend|boyfriend|fianc[eé]e?|friend|cousin|aunt|uncle|niece|nephew|grandma|grandmother|grandpa|grandfather|"
+    "grandparents?|neighbou?r|colleague|co-?worker|boss|manager|roommate|flatmate|housemate|mentor|teacher|coach|"
+    "classmate|buddy|pal|family|in-laws?"
+)
+_SOMEONE = re.compile(rf"(?i:\b(?:my|our)\s+(?:(?:best|older|younger|little|big|old|new|ex|step)[- ]?)?(?:{_PEOPLE})s?(?:'s)?\b)(?!\s+(?:is|was)\s+[A-Z])")
+
+
+def about_someone_else(text: str) -> bool:
+    """True when the fact's subject is another person ("My brother lives in Paris"), not the speaker."""
+    match = _SOMEONE.search(text)
+    return match is not None and not _FIRST_SUBJECT.search(text[: match.start()])

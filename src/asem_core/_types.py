@@ -10,7 +10,7 @@ from typing import Any
 
 from ._errors import InvalidInputError
 
-__all__ = ["Hit", "Link", "Note", "OpType", "Operation", "Scope", "Version"]
+__all__ = ["SUPERSEDED_BY", "SUPERSEDES", "Hit", "Link", "Note", "OpType", "Operation", "Scope", "Version"]
 
 _SCOPE_MAX = 256
 
@@ -52,6 +52,20 @@ class Scope:
         """The ids that are set, as a dict."""
         return {k: v for k, v in (("user_id", self.user_id), ("agent_id", self.agent_id), ("session_id", self.session_id)) if v is not None}
 
+    @property
+    def is_global(self) -> bool:
+        """True for the scope with no id (it covers nothing but itself)."""
+        return self.user_id is None and self.agent_id is None and self.session_id is None
+
+    def covers(self, other: Scope) -> bool:
+        """True when ``other`` lies beneath this scope: every id this scope sets, ``other`` sets the same.
+
+        The global scope (no id) covers only itself, so a call without ids never reaches a user's notes.
+        """
+        if self.is_global:
+            return other.is_global
+        return all(v is None or getattr(other, k) == v for k, v in (("user_id", self.user_id), ("agent_id", self.agent_id), ("session_id", self.session_id)))
+
     def __str__(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.to_dict().items()) or "global"
 
@@ -65,6 +79,12 @@ class OpType(StrEnum):
     NOOP = "NOOP"
     EVOLVE = "EVOLVE"
     """A neighbour's tags/context revised by link evolution (only in note histories)."""
+
+
+SUPERSEDES = "supersedes"
+"""Relation of the link from a newer note to the older note of the same slot it replaces."""
+SUPERSEDED_BY = "superseded_by"
+"""Relation of the link from a replaced note to the newer one."""
 
 
 @dataclass(frozen=True)

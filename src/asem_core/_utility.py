@@ -7,7 +7,7 @@ store); the table lets ASEM learn a utility for each of their ids and re-rank th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,12 +15,11 @@ import numpy as np
 from ._config import ASEMConfig
 from ._errors import InvalidInputError, NoteNotFoundError, StoreError
 from ._retrieval import ScopeState, zscore
-from ._store import ChromaStore
 from ._text import now_iso
 from ._types import Note, Scope
 from ._write import WritePlan
 
-__all__ = ["UtilityTable", "check_reward", "check_rewards", "ema", "feedback_plan", "value_rerank"]
+__all__ = ["UtilityTable", "check_reward", "check_rewards", "ema", "feedback_plans", "value_rerank"]
 
 _DUMMY = [1.0]
 
@@ -63,20 +62,24 @@ def check_rewards(reward: float | Mapping[str, float], note_ids: Sequence[str] |
     return scalar, per_note, note_ids
 
 
-def feedback_plan(
-    store: ChromaStore,
+Locate = Callable[[Sequence[str]], dict[Scope, list[Note]]]
+"""Note ids -> the notes found, grouped by the scope that holds them."""
+
+
+def feedback_plans(
+    locate: Locate,
     state: ScopeState,
     scope: Scope,
     scalar: float,
     per_note: Mapping[str, float] | None,
     note_ids: Sequence[str] | None,
     config: ASEMConfig,
-) -> tuple[WritePlan, list[Note]]:
-    """The write plan of one feedback call: q ← q + α(r − q) and one more use for each used note.
+) -> tuple[list[WritePlan], list[Note]]:
+    """The write plans of one feedback call: q ← q + α(r − q) and one more use for each used note.
 
     Args:
-        store: Where the notes are read from.
-        state: The scope's index (its last search's hits and pool are the default notes).
+        locate: Finds notes by id in the scope and the scopes beneath it.
+        state: The index of the scope searched (its last search's hits and pool are the default notes).
         scope: The scope.
         scalar: The reward of every note, when ``per_note`` is None.
         per_note: One reward per note id.
@@ -84,35 +87,41 @@ def feedback_plan(
         config: ``alpha``, ``shrink`` and ``q0``.
 
     Returns:
-        The plan (utilities only) and the updated notes.
+        One plan (utilities only) per scope holding a note, and the updated notes.
 
     Raises:
         InvalidInputError: No notes to update.
-        NoteNotFoundError: An id is not in this scope (nothing is changed).
+        NoteNotFoundError: An id is not in this scope or beneath it (nothing is changed).
     """
     ids = list(dict.fromkeys(note_ids if note_ids is not None else state.last_hits))
     if not ids:
         msg = "feedback needs note_ids, or a search in this scope first"
         raise InvalidInputError(msg)
     rewards = per_note if per_note is not None else dict.fromkeys(ids, scalar)
-    notes, _ = store.get_notes(scope, ids)
-    missing = set(ids) - {n.id for n in notes}
+    found = locate(ids)
+    missing = set(ids) - {n.id for notes in found.values() for n in notes}
     if missing:
-        msg = f"no note(s) {sorted(missing)} in scope {scope}; no utility was changed"
+        msg = f"no note(s) {sorted(missing)} in scope {scope} or beneath it; no utility was changed"
         raise NoteNotFoundError(msg)
-    for note in notes:
-        note.q = ema(note.q, rewards[note.id], config.alpha)
-        note.uses += 1
-    others: list[Note] = []
+    at = now_iso()
+    plans: dict[Scope, WritePlan] = {}
+    used: list[Note] = []
+    for owner, notes in found.items():
+        plan = plans.setdefault(owner, WritePlan(owner, at, utility_only=True))
+        for note in notes:
+            note.q = ema(note.q, rewards[note.id], config.alpha)
+            note.uses += 1
+            plan.notes[note.id] = note
+            plan.log.append({"op": "FEEDBACK", "note_id": note.id, "reward": rewards[note.id], "q": note.q, "reason": "utility update", "at": at})
+            used.append(note)
     if config.shrink > 0 and note_ids is None:
-        used = set(ids)
-        others, _ = store.get_notes(scope, [i for i in state.last_pool if i not in used])
-        for note in others:
-            note.q = note.q + config.shrink * (config.q0 - note.q)
-    plan = WritePlan(scope, now_iso(), utility_only=True)
-    plan.notes = {n.id: n for n in notes + others}
-    plan.log = [{"op": "FEEDBACK", "note_id": n.id, "reward": rewards[n.id], "q": n.q, "reason": "utility update", "at": plan.at} for n in notes]
-    return plan, notes
+        rest = [i for i in state.last_pool if i not in set(ids)]
+        for owner, others in locate(rest).items():
+            plan = plans.setdefault(owner, WritePlan(owner, at, utility_only=True))
+            for note in others:
+                note.q = note.q + config.shrink * (config.q0 - note.q)
+                plan.notes[note.id] = note
+    return list(plans.values()), used
 
 
 def value_rerank(scores: Sequence[float], utilities: Sequence[float], lam: float, spread_floor: float = 0.0) -> np.ndarray:

@@ -79,12 +79,15 @@ class WritePlan:
             self.reembed.add(note_id)
         return note
 
-    def link(self, a: str, b: str, relation: str) -> None:
-        """Link two notes both ways (no-op on a side that already links to the other)."""
-        for src, dst in ((a, b), (b, a)):
+    def link(self, a: str, b: str, relation: str, back: str | None = None) -> None:
+        """Link two notes both ways, ``relation`` from ``a`` and ``back`` (default the same) from ``b``.
+
+        A side that already links to the other is left as it is.
+        """
+        for src, dst, rel in ((a, b, relation), (b, a, back or relation)):
             if any(lk.target == dst for lk in self.current(src).links):
                 continue
-            self.edit(src).links.append(Link(dst, relation))
+            self.edit(src).links.append(Link(dst, rel))
 
     def relabel(self, a: str, b: str, relation: str) -> None:
         """Give the "similar" link between two notes a relation label, on both sides."""

@@ -24,7 +24,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.embed import get_text_at_path
 
-from asem_core import ASEM, Note, Scope, open_memory
+from asem_core import ASEM, InvalidInputError, Note, Scope, open_memory
 
 __all__ = ["ASEMStore"]
 
@@ -59,6 +59,22 @@ def _text(value: Mapping[str, Any], index: list[str] | None) -> str:
         if isinstance(value.get(name), str) and value[name].strip():
             return str(value[name])
     return json.dumps(dict(value), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _check_put(op: PutOp) -> None:
+    """A put LangGraph's contract allows: a string key and a dict value (or None to delete)."""
+    if not isinstance(op.key, str) or not op.key:
+        msg = f"ASEMStore.put: key must be a non-empty string, got {op.key!r}"
+        raise InvalidInputError(msg)
+    if op.value is not None and not isinstance(op.value, Mapping):
+        msg = f"ASEMStore.put: value must be a dict (LangGraph stores JSON objects), got {type(op.value).__name__}"
+        raise InvalidInputError(msg)
+    if op.value is not None:
+        try:
+            json.dumps(dict(op.value))
+        except (TypeError, ValueError) as exc:
+            msg = f"ASEMStore.put: value of key {op.key!r} must be JSON-serialisable ({exc})"
+            raise InvalidInputError(msg) from exc
 
 
 def _compare(item: Any, wanted: Any) -> bool:
@@ -101,7 +117,8 @@ class ASEMStore(BaseStore):
     new key adds a note (with links and note construction, no merging: a key is a key),
     ``put`` on an existing key updates that note with a new version, ``delete`` marks it
     deleted; every earlier value stays readable in ``memory.history(...)``. ``search`` with a
-    ``query`` is ASEM's two-phase, value-aware search (``SearchItem.score`` is its score); give
+    ``query`` is ASEM's two-phase, value-aware search, in its order (``SearchItem.score`` is the
+    cosine similarity of the item to the query, a number a caller can threshold); give
     feedback with :meth:`feedback` so useful memories rank higher.
 
     TTL is not supported (``supports_ttl`` is False).
@@ -164,7 +181,6 @@ class ASEMStore(BaseStore):
                 keys.pop(op.key, None)
             return
         value = dict(op.value)
-        json.dumps(value)  # must be JSON-serialisable (raises TypeError naming the value)
         text = _text(value, op.index if isinstance(op.index, list) else None)
         meta = {"lg_key": op.key, "lg_value": value}
         if current is not None:
@@ -177,24 +193,24 @@ class ASEMStore(BaseStore):
     def _search(self, op: SearchOp) -> list[SearchItem]:
         prefix = tuple(op.namespace_prefix)
         spaces = [ns for ns in self._namespaces() if ns[: len(prefix)] == prefix]
-        found: list[tuple[float | None, Note]] = []
+        found: list[tuple[float | None, float | None, Note]] = []  # (ASEM's ranking score, cosine similarity, note)
         for ns in spaces:
             scope = _scope(ns)
             if op.query:
                 want = op.offset + op.limit + (50 if op.filter else 0)
                 hits = self.memory.search(op.query, user_id=scope.user_id, agent_id=scope.agent_id, k=max(want, 1))
-                found += [(h.score, h.note) for h in hits if isinstance(h.note.metadata.get("lg_key"), str)]
+                found += [(h.score, h.similarity, h.note) for h in hits if isinstance(h.note.metadata.get("lg_key"), str)]
             else:
-                found += [(None, n) for n in self.memory.all(user_id=scope.user_id, agent_id=scope.agent_id) if isinstance(n.metadata.get("lg_key"), str)]
+                found += [(None, None, n) for n in self.memory.all(user_id=scope.user_id, agent_id=scope.agent_id) if isinstance(n.metadata.get("lg_key"), str)]
         if op.filter:
-            found = [(s, n) for s, n in found if all(_compare(n.metadata.get("lg_value", {}).get(k), v) for k, v in op.filter.items())]
+            found = [(r, s, n) for r, s, n in found if all(_compare(n.metadata.get("lg_value", {}).get(k), v) for k, v in op.filter.items())]
         if op.query:
-            found.sort(key=lambda sn: -(sn[0] or 0.0))
+            found.sort(key=lambda rsn: -(rsn[0] or 0.0))
         else:
-            found.sort(key=lambda sn: sn[1].updated_at, reverse=True)
+            found.sort(key=lambda rsn: rsn[2].updated_at, reverse=True)
         page = found[op.offset : op.offset + op.limit]
         out: list[SearchItem] = []
-        for score, note in page:
+        for _, score, note in page:
             item = self._item(note)
             out.append(SearchItem(item.namespace, item.key, item.value, item.created_at, item.updated_at, score))
         return out
@@ -207,6 +223,10 @@ class ASEMStore(BaseStore):
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run get/put/search/list-namespaces operations in order (see ``BaseStore.batch``)."""
+        ops = list(ops)
+        for op in ops:  # every put is checked before the first write
+            if isinstance(op, PutOp):
+                _check_put(op)
         results: list[Result] = []
         with self._lock:
             for op in ops:

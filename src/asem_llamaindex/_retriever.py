@@ -38,7 +38,7 @@ class ASEMRetriever(BaseRetriever):
         **kwargs: Any,
     ) -> None:
         self.memory = open_memory(memory)
-        self.scope = {"user_id": user_id, "agent_id": agent_id, "session_id": session_id}
+        self.scope: dict[str, Any] = {"user_id": user_id, "agent_id": agent_id, "session_id": session_id}
         self.similarity_top_k = similarity_top_k
         self._last: list[str] = []
         super().__init__(callback_manager=callback_manager, **kwargs)

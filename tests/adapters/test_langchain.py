@@ -128,3 +128,37 @@ def test_documents_round_trip_ids(mem):
     mem.add("Tea is my morning drink.", user_id="u")
     (doc,) = ASEMRetriever(memory=mem, user_id="u", k=1).invoke("morning drink")
     assert isinstance(doc, Document) and doc.id == doc.metadata["note_id"]
+
+
+def test_memory_tools_hand_errors_back(mem):
+    search, add, feedback = create_memory_tools(mem, user_id="u")
+    assert search.invoke({"query": ""}).startswith("Error:")
+    assert feedback.invoke({"note_ids": ["made-up-id"], "reward": 1.0}).startswith("Error:")
+    assert feedback.invoke({"note_ids": ["made-up-id"], "reward": 3.0}).startswith("Error:")
+    assert feedback.invoke({"note_ids": "not-a-list", "reward": "high"}).startswith("Error:")
+    assert add.invoke({"fact": " "}).startswith("Error:")
+    assert mem.all(user_id="u") == []  # nothing written by the bad calls
+
+
+def test_a_langgraph_agent_goes_on_after_bad_tool_arguments(embedder):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, ToolMessage
+    from langgraph.prebuilt import create_react_agent
+
+    class Scripted(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> "Scripted":
+            return self
+
+    mem = ASEM.ephemeral(embedder=embedder)
+    (op,) = mem.add("My favourite colour is green.", user_id="u")
+    calls = [
+        AIMessage(content="", tool_calls=[{"name": "search_memory", "args": {"query": ""}, "id": "c1"}]),
+        AIMessage(content="", tool_calls=[{"name": "memory_feedback", "args": {"note_ids": ["made-up"], "reward": 3.0}, "id": "c2"}]),
+        AIMessage(content="", tool_calls=[{"name": "memory_feedback", "args": {"note_ids": [op.note_id], "reward": 1.0}, "id": "c3"}]),
+        AIMessage(content="Your favourite colour is green."),
+    ]
+    agent = create_react_agent(Scripted(messages=iter(calls)), create_memory_tools(mem, user_id="u"))
+    out = agent.invoke({"messages": [("user", "What is my favourite colour?")]})
+    results = [m.content for m in out["messages"] if isinstance(m, ToolMessage)]
+    assert results[0].startswith("Error:") and results[1].startswith("Error:") and "q=0.55" in results[2]
+    assert out["messages"][-1].content == "Your favourite colour is green."

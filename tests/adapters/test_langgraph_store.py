@@ -10,7 +10,7 @@ import operator
 from typing import Annotated, TypedDict
 
 import pytest
-from langgraph.store.base import BaseStore, InvalidNamespaceError, Item
+from langgraph.store.base import BaseStore, InvalidNamespaceError, Item, PutOp
 from langgraph.store.memory import InMemoryStore
 
 from asem_core import ASEM, OpType
@@ -184,3 +184,21 @@ def test_langgraph_graph_uses_asem_as_its_store(embedder) -> None:
     assert out["recalled"][0] == "My sister lives in Lisbon."
     other = app.invoke({"user": "bob", "said": "Where does my sister live?", "recalled": []})
     assert other["recalled"] == []  # another user's namespace
+
+
+def test_readme_example_small_memory_answers_with_a_similarity_score(embedder) -> None:
+    store = ASEMStore(ASEM.ephemeral(embedder=embedder))
+    store.put(("memories", "u1"), "pref", {"content": "Likes green tea"})
+    (item,) = store.search(("memories", "u1"), query="what does the user drink?")
+    assert item.key == "pref" and item.score is not None and 0.0 < item.score < 1.0
+
+
+def test_put_of_a_non_dict_is_a_clear_error_and_writes_nothing(embedder) -> None:
+    from asem_core import InvalidInputError
+
+    store = ASEMStore(ASEM.ephemeral(embedder=embedder))
+    with pytest.raises(InvalidInputError, match="must be a dict"):
+        store.put(("memories", "u1"), "pref", "not a dict")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be a dict"):  # still a ValueError, as LangGraph users expect
+        store.batch([PutOp(("memories", "u1"), "ok", {"content": "fine"}), PutOp(("memories", "u1"), "bad", [1, 2])])  # type: ignore[arg-type]
+    assert store.search(("memories", "u1")) == []

@@ -109,3 +109,17 @@ async def test_memory_block_brings_facts_back_in_a_later_session(tmp_path, embed
     await later.aput(ChatMessage(role="user", content="What is the name of my dog?"))
     messages = await later.aget()
     assert messages[0].role.value == "system" and "Buddy" in messages[0].content and "<memories>" in messages[0].content
+
+
+def test_a_one_note_memory_answers_a_question_without_shared_words(embedder):
+    mem = ASEM.ephemeral(embedder=embedder)
+    mem.add("I'm vegetarian.", user_id="u")
+    nodes = ASEMRetriever(memory=mem, user_id="u").retrieve("what should I cook for dinner?")
+    assert [n.node.get_content() for n in nodes] == ["I'm vegetarian."]
+
+
+async def test_memory_block_keeps_assistant_filler_out(embedder):
+    mem = ASEM.ephemeral(embedder=embedder)
+    block = ASEMMemoryBlock(memory=mem, user_id="u")
+    await block._aput([ChatMessage(role="user", content="I moved to Lisbon in spring."), ChatMessage(role="assistant", content="Nice!")])
+    assert [n.content for n in mem.all(user_id="u")] == ["I moved to Lisbon in spring."]

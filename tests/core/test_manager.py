@@ -38,3 +38,29 @@ def test_heuristic_other_speaker_is_a_new_fact():
 def test_thresholds_come_from_config():
     mgr = HeuristicManager(ASEMConfig(duplicate_threshold=0.999, update_threshold=0.995))
     assert mgr.decide(Fact("x", "t", "Sam"), [Neighbour(_note("x"), 0.99)]).op is OpType.ADD
+
+
+def _said(text, ts="2024-01-01T00:00:00", speaker="Ann"):
+    return Note(id=text[:8], content=text, timestamp=ts, metadata={"speaker": speaker})
+
+
+def test_heuristic_supersedes_an_older_value_of_the_same_slot():
+    old = _said("I live in Berlin.")
+    fact = Fact("I just moved from Berlin to Munich.", "2024-06-01T00:00:00", "Ann")
+    decision = HeuristicManager().decide(fact, [Neighbour(old, 0.62)])
+    assert decision.op is OpType.ADD and decision.supersedes == old.id and decision.target_id == old.id
+
+
+def test_heuristic_does_not_supersede_across_people_speakers_or_time():
+    old = _said("I live in Berlin.")
+    manager = HeuristicManager()
+    assert manager.decide(Fact("My brother just moved to Munich.", "2024-06-01T00:00:00", "Ann"), [Neighbour(old, 0.6)]).supersedes is None
+    assert manager.decide(Fact("I just moved to Munich.", "2024-06-01T00:00:00", "Bob"), [Neighbour(old, 0.6)]).supersedes is None
+    assert manager.decide(Fact("I just moved to Munich.", "2023-06-01T00:00:00", "Ann"), [Neighbour(old, 0.6)]).supersedes is None
+
+
+def test_a_near_duplicate_with_a_new_value_is_not_dropped():
+    old = _said("My number changed from 555-0128 to 555-0173.")
+    fact = Fact("My number changed from 555-0173 to 555-0199.", "2024-06-01T00:00:00", "Ann")
+    decision = HeuristicManager().decide(fact, [Neighbour(old, 0.98)])
+    assert decision.op is not OpType.NOOP and decision.supersedes == old.id

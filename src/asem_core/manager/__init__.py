@@ -15,11 +15,14 @@ from ._base import AddOnlyManager, Decision, Fact, MemoryManager, Neighbour, che
 from ._heuristic import HeuristicManager
 from ._learned import MANAGER_CARD, LearnedManager, write_manager_card
 from ._prompted import MANAGER_PREFIX, MANAGER_SYSTEM, PromptedManager, manager_messages, parse_manager_reply
+from ._supersede import SUPERSEDED_BY, SUPERSEDES, about_someone_else, is_superseded, superseded_neighbour
 
 __all__ = [
     "MANAGER_CARD",
     "MANAGER_PREFIX",
     "MANAGER_SYSTEM",
+    "SUPERSEDED_BY",
+    "SUPERSEDES",
     "AddOnlyManager",
     "Decision",
     "Fact",
@@ -28,10 +31,13 @@ __all__ = [
     "MemoryManager",
     "Neighbour",
     "PromptedManager",
+    "about_someone_else",
     "check_decision",
+    "is_superseded",
     "manager_messages",
     "parse_manager_reply",
     "resolve_manager",
+    "superseded_neighbour",
     "write_manager_card",
 ]
 

@@ -48,12 +48,15 @@ class Decision:
         reason: Why; always logged.
         target_id: For UPDATE, DELETE and NOOP: the existing note concerned.
         content: For UPDATE: the new content of the target (must keep both facts).
+        supersedes: For ADD: an existing note the new fact replaces as the current value of the
+            same slot (linked ``supersedes`` / ``superseded_by``; the old note stays valid).
     """
 
     op: OpType
     reason: str
     target_id: str | None = None
     content: str | None = None
+    supersedes: str | None = None
 
 
 @runtime_checkable
@@ -88,6 +91,8 @@ class AddOnlyManager:
 def check_decision(decision: Decision, allowed: set[str]) -> Decision:
     """A decision whose target is unknown (or missing) falls back to ADD: the fact is never lost."""
     if decision.op is OpType.ADD:
+        if decision.supersedes is not None and decision.supersedes not in allowed:
+            return Decision(OpType.ADD, f"{decision.reason} (unknown note {decision.supersedes!r} to supersede: added without the link)")
         return decision
     if decision.target_id is None and decision.op is OpType.NOOP:
         return decision

@@ -9,6 +9,7 @@ from .._config import ASEMConfig
 from .._text import content_words, merge_texts
 from .._types import Note, OpType
 from ._base import Decision, Fact, Neighbour
+from ._supersede import superseded_neighbour
 
 __all__ = ["HeuristicManager"]
 
@@ -22,6 +23,11 @@ _NEGATION = re.compile(
 def _speaker(note: Note) -> str | None:
     value = note.metadata.get("speaker")
     return str(value) if value is not None else None
+
+
+def _nothing_new(old: str, new: str) -> bool:
+    """True when the new text adds no content word (a name, a number) the old one lacks."""
+    return content_words(new) <= content_words(old)
 
 
 def _extends(old: str, new: str) -> bool:
@@ -38,6 +44,9 @@ class HeuristicManager:
       of the note and more: UPDATE to the new text (it keeps the old fact);
     - similarity ≥ ``update_threshold``, same speaker, and the fact negates the note: DELETE
       the note (kept in history) and add the fact;
+    - similarity ≥ ``supersede_threshold``, same speaker, both about the speaker, and the fact
+      announces a change of the same slot: ADD it with a ``supersedes`` link to the note (which
+      stays valid, for questions about the past);
     - similarity ≥ ``update_threshold``, same speaker: UPDATE with content that keeps both facts;
     - otherwise: ADD.
 
@@ -56,13 +65,18 @@ class HeuristicManager:
             return Decision(OpType.ADD, "no similar note in memory")
         best = max(neighbours, key=lambda n: n.similarity)
         sim = best.similarity
-        if sim >= self.config.duplicate_threshold:
+        if sim >= self.config.duplicate_threshold and _nothing_new(best.note.content, fact.text):
             return Decision(OpType.NOOP, f"near-duplicate of note {best.note.id} (similarity {sim:.3f})", best.note.id)
-        if _speaker(best.note) != fact.speaker:
-            return Decision(OpType.ADD, f"new fact (closest note {best.note.id} is another speaker's, similarity {sim:.3f})")
+        same_speaker = _speaker(best.note) == fact.speaker
         negates = bool(_NEGATION.search(fact.text)) and not _NEGATION.search(best.note.content)
-        if sim >= self.config.update_threshold and negates:
+        if same_speaker and sim >= self.config.update_threshold and negates:
             return Decision(OpType.DELETE, f"contradicts note {best.note.id} (similarity {sim:.3f}, negation)", best.note.id)
+        old = superseded_neighbour(fact, neighbours, self.config)
+        if old is not None:
+            reason = f"supersedes note {old.note.id}: same speaker and slot, newer value (similarity {old.similarity:.3f})"
+            return Decision(OpType.ADD, reason, old.note.id, supersedes=old.note.id)
+        if not same_speaker:
+            return Decision(OpType.ADD, f"new fact (closest note {best.note.id} is another speaker's, similarity {sim:.3f})")
         if not negates and sim >= self.config.extension_threshold and _extends(best.note.content, fact.text):
             return Decision(OpType.UPDATE, f"extends note {best.note.id} (similarity {sim:.3f}): the new text keeps the old fact", best.note.id, fact.text)
         if sim >= self.config.update_threshold:
