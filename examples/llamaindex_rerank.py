@@ -13,8 +13,7 @@ from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from asem_core import ASEM
-from asem_core._embedder import _offline_minilm_path
+from asem_core import ASEM, offline_minilm_path
 from asem_llamaindex import ValueAwareRerank
 
 home = tempfile.mkdtemp()
@@ -26,7 +25,7 @@ docs = [
     Document(text="Melbourne hosts the Australian Open tennis tournament every January."),
 ]
 index = VectorStoreIndex.from_documents(
-    docs, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=HuggingFaceEmbedding(model_name=str(_offline_minilm_path()))
+    docs, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=HuggingFaceEmbedding(model_name=str(offline_minilm_path()))
 )
 rerank = ValueAwareRerank(memory=ASEM(path=f"{home}/asem"), top_n=3)
 engine = index.as_query_engine(llm=smollm2_llamaindex_llm(), similarity_top_k=3, node_postprocessors=[rerank], response_mode="compact")

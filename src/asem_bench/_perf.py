@@ -122,6 +122,8 @@ def _measure_size(embedder: Embedder, size: int, queries: Sequence[str], folder:
     scoped, unscoped = Scope("user-a"), Scope()
     vectors = _bulk_notes(mem, scoped, size, dim, rng)
     _bulk_notes(mem, unscoped, size, dim, rng)
+    for session in range(10):  # the same number of notes for one user, over ten sessions
+        _bulk_notes(mem, Scope("user-s", session_id=f"s{session}"), max(size // 10, 1), dim, rng)
     shared = _bare_collection("bare")
     for i in range(0, size, 5000):
         chunk = vectors[i : i + 5000]
@@ -134,9 +136,11 @@ def _measure_size(embedder: Embedder, size: int, queries: Sequence[str], folder:
     k = mem.config.k2
     for q in queries:  # warm runs: build each scope's lexical index and its posting arrays once
         mem.search(q, user_id="user-a")
+        mem.search(q, user_id="user-s")
         mem.search(q)
     asem_s = _latency(lambda q: mem.search(q, user_id="user-a", k=k), queries)
     asem_u = _latency(lambda q: mem.search(q, k=k), queries)
+    asem_user = _latency(lambda q: mem.search(q, user_id="user-s", k=k), queries)
     bare = _latency(lambda q: own.query(query_embeddings=embedder.embed([q]).tolist(), n_results=k), queries)
     bare_f = _latency(lambda q: shared.query(query_embeddings=embedder.embed([q]).tolist(), n_results=k, where={"user_id": "user-a"}), queries)
     feedback = _latency(lambda q: mem.feedback(1.0, user_id="user-a"), queries[:20])
@@ -151,6 +155,9 @@ def _measure_size(embedder: Embedder, size: int, queries: Sequence[str], folder:
         "bare_chroma_filtered_p50_ms": bare_f[0],
         "bare_chroma_filtered_p95_ms": bare_f[1],
         "ratio_scoped_p50": asem_s[0] / bare[0],
+        "asem_user_10_sessions_p50_ms": asem_user[0],
+        "asem_user_10_sessions_p95_ms": asem_user[1],
+        "ratio_user_level_vs_scoped_p50": asem_user[0] / asem_s[0],
         "feedback_p50_ms": feedback[0],
         "store_mb": _du(path) if path else 0.0,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

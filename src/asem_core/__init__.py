@@ -18,7 +18,7 @@ policy), :mod:`asem_core.locomo` (the LoCoMo loader and session-by-session inges
 from ._answering import Answer, AnswerAgent
 from ._asem import ASEM, default_home, open_memory
 from ._config import ASEMConfig
-from ._embedder import DEFAULT_EMBEDDER, Embedder, FunctionEmbedder, SentenceTransformerEmbedder
+from ._embedder import DEFAULT_EMBEDDER, Embedder, FunctionEmbedder, SentenceTransformerEmbedder, offline_minilm_path
 from ._errors import (
     ASEMError,
     ConfigError,
@@ -77,6 +77,7 @@ __all__ = [
     "__version__",
     "default_home",
     "format_memories",
+    "offline_minilm_path",
     "open_memory",
     "value_rerank",
 ]

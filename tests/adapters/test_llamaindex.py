@@ -12,8 +12,7 @@ from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 import asem_llamaindex
-from asem_core import ASEM, InvalidInputError
-from asem_core._embedder import _offline_minilm_path
+from asem_core import ASEM, InvalidInputError, offline_minilm_path
 from asem_llamaindex import ASEMMemoryBlock, ASEMRetriever, ValueAwareRerank
 
 DOCS = {
@@ -29,7 +28,7 @@ QUERY = "What is the capital city of Australia?"
 def index(tmp_path_factory):
     client = chromadb.PersistentClient(path=str(tmp_path_factory.mktemp("li-chroma")))
     store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("docs"))
-    embed = HuggingFaceEmbedding(model_name=str(_offline_minilm_path()))
+    embed = HuggingFaceEmbedding(model_name=str(offline_minilm_path()))
     docs = [Document(text=t, id_=k) for k, t in DOCS.items()]
     return VectorStoreIndex.from_documents(docs, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=embed)
 
