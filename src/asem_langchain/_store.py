@@ -74,7 +74,7 @@ def _check_put(op: PutOp) -> None:
             json.dumps(dict(op.value))
         except (TypeError, ValueError) as exc:
             msg = f"ASEMStore.put: value of key {op.key!r} must be JSON-serialisable ({exc})"
-            raise InvalidInputError(msg) from exc
+            raise TypeError(msg) from exc  # what json.dumps raises, as LangGraph users expect
 
 
 def _compare(item: Any, wanted: Any) -> bool:
