@@ -94,10 +94,17 @@ class ASEM(MemoryCore):
         )
 
     async def asearch(
-        self, query: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, k: int | None = None
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        k: int | None = None,
+        min_similarity: float | None = None,
     ) -> list[Hit]:
         """Async :meth:`~asem_core.ASEM.search` (in a worker thread; the event loop is not blocked)."""
-        return await asyncio.to_thread(self.search, query, user_id=user_id, agent_id=agent_id, session_id=session_id, k=k)
+        return await asyncio.to_thread(self.search, query, user_id=user_id, agent_id=agent_id, session_id=session_id, k=k, min_similarity=min_similarity)
 
     async def afeedback(
         self,

@@ -69,6 +69,9 @@ class ASEMConfig:
     """Heuristic manager: intent similarity above which a same-speaker fact about the speaker that
     announces a change ("moved", "now", "no longer", ...) supersedes an older note of the same
     slot: the new note is added with a ``supersedes`` link, the old one stays valid for the past."""
+    supersede_max_words: int = 12
+    """Heuristic manager: supersession is only considered between short statements (at most this
+    many content words each); a long note holds more than the one value a newer fact replaces."""
     recency: bool = True
     """Retrieval: for questions about the present (no past-tense cue such as "did", "was", "before",
     "ever"), a note ranks right below the newer note that superseded it."""
@@ -131,6 +134,7 @@ class ASEMConfig:
             "extension_threshold": (-1.0, 1.0),
             "supersede_threshold": (-1.0, 1.0),
             "assistant_min_words": (0, 1000),
+            "supersede_max_words": (1, 10_000),
             "max_text_chars": (1, 100_000_000),
             "lock_timeout": (0.0, 86_400.0),
             "query_cache": (0, 1_000_000),

@@ -46,6 +46,9 @@ def _names_the_old_value(fact: Fact, old: Note) -> bool:
 def _replaces(fact: Fact, old: Note, similarity: float, config: ASEMConfig) -> bool:
     if fact.timestamp < old.timestamp:
         return False
+    # a slot's value is a short statement; a long, chatty note holds more than the one value a newer fact replaces
+    if max(len(content_words(fact.text)), len(content_words(old.content))) > config.supersede_max_words:
+        return False
     if similarity < config.supersede_threshold and not (similarity > 0 and _names_the_old_value(fact, old)):
         return False
     if not (_FIRST_PERSON.search(fact.text) or _FIRST_PERSON.search(old.content)) and similarity < config.update_threshold:
