@@ -25,9 +25,10 @@ def _speaker(note: Note) -> str | None:
     return str(value) if value is not None else None
 
 
-def _nothing_new(old: str, new: str) -> bool:
-    """True when the new text adds no content word (a name, a number) the old one lacks."""
-    return content_words(new) <= content_words(old)
+def _nothing_new(old: str, new: str, short: int) -> bool:
+    """True unless a short new statement adds a content word (a name, a number) the old one lacks."""
+    new_words = content_words(new)
+    return len(new_words) > short or new_words <= content_words(old)
 
 
 def _extends(old: str, new: str) -> bool:
@@ -65,7 +66,7 @@ class HeuristicManager:
             return Decision(OpType.ADD, "no similar note in memory")
         best = max(neighbours, key=lambda n: n.similarity)
         sim = best.similarity
-        if sim >= self.config.duplicate_threshold and _nothing_new(best.note.content, fact.text):
+        if sim >= self.config.duplicate_threshold and _nothing_new(best.note.content, fact.text, self.config.supersede_max_words):
             return Decision(OpType.NOOP, f"near-duplicate of note {best.note.id} (similarity {sim:.3f})", best.note.id)
         same_speaker = _speaker(best.note) == fact.speaker
         negates = bool(_NEGATION.search(fact.text)) and not _NEGATION.search(best.note.content)
