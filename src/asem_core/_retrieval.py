@@ -89,9 +89,22 @@ _PAST = re.compile(
 )
 
 
+_NOW = re.compile(r"\b(now|currently|current|these days|nowadays|at the moment|at present|still|anymore|today)\b", re.IGNORECASE)
+
+
 def asks_about_the_past(query: str) -> bool:
     """True when a question carries a past-tense cue ("did", "was", "before", "ever", "used to", ...)."""
     return bool(_PAST.search(query))
+
+
+def asks_about_the_present(query: str) -> bool:
+    """True for a question about the present (the newest value of a slot answers it).
+
+    No past-tense cue, and in the first person ("where do I live?") or with a present cue ("now",
+    "currently", "these days", ...). A third-person question without one ("what does Caroline do
+    to relax?") is left to relevance alone.
+    """
+    return not asks_about_the_past(query) and bool(_FIRST_PERSON.search(query) or _NOW.search(query))
 
 
 def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState]], query: str, query_emb: np.ndarray, config: ASEMConfig, k: int) -> list[Hit]:
@@ -116,7 +129,7 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
     channels: dict[str, set[str]] = {}
     lexical_all: dict[str, float] = {}
     spare: list[tuple[str, float]] = []  # dense candidates below delta, for a pool short of k
-    present = config.recency and not asks_about_the_past(query)
+    present = config.recency and asks_about_the_present(query)
     for p, (scope, state) in enumerate(parts):
         if not state.valid:
             continue

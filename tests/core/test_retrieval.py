@@ -35,3 +35,12 @@ def test_bm25_grows_past_its_first_arrays_and_keeps_lengths():
     index.add("n100", "now about the garden only")  # re-adding replaces
     assert {i for i, _ in index.search("violin", 10)} == {"n0", "n150"}
     assert len(index) == 199
+
+
+def test_which_questions_are_about_the_present():
+    from asem_core._retrieval import asks_about_the_present
+
+    for q in ("Where do I live?", "What is my job now?", "Who does Caroline date these days?", "Which car do I have?"):
+        assert asks_about_the_present(q), q
+    for q in ("Where did I live before Munich?", "Did I ever live in Berlin?", "What was my job?", "What does Caroline do to relax?"):
+        assert not asks_about_the_present(q), q
