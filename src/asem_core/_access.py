@@ -96,8 +96,7 @@ class NoteAccess(IngestPipeline):
             plan = WritePlan(scope, now_iso(), base={note.id: note})
             changed = plan.change(note.id, OpType.UPDATE, reason, reembed=True)
             changed.content, changed.metadata = text, {**note.metadata, **extra}
-            speaker = changed.metadata.get("speaker")
-            enr = self.enricher.enrich([text], [note.timestamp], [str(speaker) if speaker is not None else None], self._embed([text]))[0]
+            enr = self.enricher.enrich([text], [note.timestamp], [changed.speaker], self._embed([text]))[0]
             changed.keywords, changed.tags, changed.context = enr.keywords, enr.tags, enr.context
             plan.ops.append(Operation(OpType.UPDATE, note.id, reason, text, note.id))
             self._apply(plan, state)

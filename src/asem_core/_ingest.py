@@ -43,11 +43,6 @@ class _Item:
     source_id: str | None
 
 
-def _speaker_of(note: Note) -> str | None:
-    speaker = note.metadata.get("speaker")
-    return str(speaker) if speaker is not None else None
-
-
 def check_metadata(metadata: object, where: str) -> dict[str, Any]:
     if metadata is None:
         return {}
@@ -155,11 +150,11 @@ class IngestPipeline:
         fresh = dict(zip((n.id for n in missing), self._embed([n.content for n in missing]))) if missing else {}
         intents = np.stack([known[n.id] if n.id in known else fresh[n.id] for n in notes]).astype(np.float32)
         if self.config.embed_mode == "mean":
-            metas = self._embed([joint_text("", n.keywords, n.tags, n.context, _speaker_of(n)) for n in notes])
+            metas = self._embed([joint_text("", n.keywords, n.tags, n.context, n.speaker) for n in notes])
             joint = intents + metas
             joint /= np.linalg.norm(joint, axis=1, keepdims=True)
         else:
-            joint = self._embed([joint_text(n.content, n.keywords, n.tags, n.context, _speaker_of(n)) for n in notes])
+            joint = self._embed([joint_text(n.content, n.keywords, n.tags, n.context, n.speaker) for n in notes])
         return joint, intents
 
     def _parse_items(self, items: Iterable[Any]) -> list[_Item]:

@@ -156,6 +156,12 @@ class Note:
             "source_ids": list(self.source_ids),
         }
 
+    @property
+    def speaker(self) -> str | None:
+        """``metadata["speaker"]`` as a string, when the note has one."""
+        value = self.metadata.get("speaker")
+        return str(value) if value is not None else None
+
     def copy(self) -> Note:
         """A deep copy (lists, links and metadata are not shared)."""
         return Note.from_dict(self.to_dict())

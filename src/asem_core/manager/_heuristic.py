@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .._config import ASEMConfig
 from .._text import content_words, merge_texts
-from .._types import Note, OpType
+from .._types import OpType
 from ._base import Decision, Fact, Neighbour
 from ._supersede import superseded_neighbour
 
@@ -18,11 +18,6 @@ _NEGATION = re.compile(
     r"\b(no longer|not anymore|any ?more|stopped|quit|gave up|don't have|do not have|isn't|aren't|wasn't|never|sold|moved out|broke up|left)\b",
     re.IGNORECASE,
 )
-
-
-def _speaker(note: Note) -> str | None:
-    value = note.metadata.get("speaker")
-    return str(value) if value is not None else None
 
 
 def _nothing_new(old: str, new: str, short: int) -> bool:
@@ -68,7 +63,7 @@ class HeuristicManager:
         sim = best.similarity
         if sim >= self.config.duplicate_threshold and _nothing_new(best.note.content, fact.text, self.config.supersede_max_words):
             return Decision(OpType.NOOP, f"near-duplicate of note {best.note.id} (similarity {sim:.3f})", best.note.id)
-        same_speaker = _speaker(best.note) == fact.speaker
+        same_speaker = best.note.speaker == fact.speaker
         negates = bool(_NEGATION.search(fact.text)) and not _NEGATION.search(best.note.content)
         if same_speaker and sim >= self.config.update_threshold and negates:
             return Decision(OpType.DELETE, f"contradicts note {best.note.id} (similarity {sim:.3f}, negation)", best.note.id)

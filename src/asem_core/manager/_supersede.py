@@ -66,12 +66,7 @@ def _replaces(fact: Fact, old: Note, similarity: float, config: ASEMConfig) -> b
 def superseded_neighbour(fact: Fact, neighbours: Sequence[Neighbour], config: ASEMConfig) -> Neighbour | None:
     """The neighbour the fact replaces, if any: same speaker, same slot, older; current notes first."""
     speaker = fact.speaker
-    found = [nb for nb in neighbours if _speaker(nb.note) == speaker and _replaces(fact, nb.note, nb.similarity, config)]
+    found = [nb for nb in neighbours if nb.note.speaker == speaker and _replaces(fact, nb.note, nb.similarity, config)]
     if not found:
         return None
     return max(found, key=lambda nb: (not is_superseded(nb.note), nb.similarity))
-
-
-def _speaker(note: Note) -> str | None:
-    value = note.metadata.get("speaker")
-    return str(value) if value is not None else None
