@@ -119,8 +119,8 @@ class NoteAccess(IngestPipeline):
 
     def history(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
         """Every version of a note, oldest first."""
-        self._find(note_id, Scope(user_id, agent_id, session_id))
-        return self.store.versions(note_id)
+        owner, _ = self._find(note_id, Scope(user_id, agent_id, session_id))
+        return self.store.versions(owner, note_id)
 
     def operations(
         self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, limit: int | None = None
@@ -164,13 +164,22 @@ class NoteAccess(IngestPipeline):
         return export_jsonl(self.store, scopes, path)
 
     def import_(self, path: str | os.PathLike[str]) -> int:
-        """Load a JSONL dump written by :meth:`export` (ids, utilities and history kept). Returns the note count.
+        """Load a JSONL dump written by :meth:`export` (ids, utilities, history and operation log kept): all of it or nothing.
+
+        The whole file is checked before anything is written. Notes the store already holds at
+        the same or a newer version are left as they are, so importing a file twice changes
+        nothing. A note id that belongs to another scope of this store is refused.
+
+        Returns:
+            The number of notes written.
 
         Raises:
-            DataFormatError: The file is not an ASEM export; nothing is written.
+            DataFormatError: The file is not a valid ASEM export (each problem is listed with its
+                line); nothing is written.
+            StoreError: A write failed; what this import had written was removed again.
         """
         with self._lock:
-            scopes = import_jsonl(self.store, path, self._embeddings_for)
+            scopes = import_jsonl(self.store, path, self._embeddings_for, self.config.max_text_chars)
             for key in scopes:
                 self._states.pop(key, None)
             return sum(scopes.values())

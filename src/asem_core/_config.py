@@ -8,7 +8,10 @@ from typing import Any, Literal
 
 from ._errors import ConfigError
 
-__all__ = ["ASEMConfig"]
+__all__ = ["MAX_K", "ASEMConfig"]
+
+MAX_K = 10_000
+"""The most hits one search can return (and the largest ``k1`` / ``k2``)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class ASEMConfig:
     """Query embeddings kept in an LRU cache (0 disables; benchmarks of latency disable it)."""
     lock_timeout: float = 10.0
     """Seconds to wait for a local store that another process has open, before StoreLockedError."""
+    recover_after: float = 120.0
+    """Through a Chroma server: on open, batches a killed client left half-written are completed
+    once their journal record is this many seconds old (a younger one may belong to a client
+    still writing). A local store completes them on open at once (its lock rules out a live writer)."""
     max_text_chars: int = 100_000
     """Largest accepted text; longer input is rejected with InvalidInputError."""
     keywords_per_note: int = 8
@@ -113,8 +120,8 @@ class ASEMConfig:
     def __post_init__(self) -> None:
         """Validate every field; raise :class:`ConfigError` naming the bad one."""
         checks: dict[str, tuple[float, float]] = {
-            "k1": (1, 10_000),
-            "k2": (1, 10_000),
+            "k1": (1, MAX_K),
+            "k2": (1, MAX_K),
             "delta": (-1.0, 1.0),
             "lam": (0.0, 1.0),
             "alpha": (0.0, 1.0),
@@ -137,6 +144,7 @@ class ASEMConfig:
             "supersede_max_words": (1, 10_000),
             "max_text_chars": (1, 100_000_000),
             "lock_timeout": (0.0, 86_400.0),
+            "recover_after": (0.0, 31_536_000.0),
             "query_cache": (0, 1_000_000),
             "keywords_per_note": (1, 100),
             "llm_turns_per_call": (1, 64),

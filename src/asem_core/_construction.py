@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._config import ASEMConfig
 from ._embedder import Embedder
+from ._prompt import data_text
 from ._text import content_words, extract_keywords, human_date
 from .llm import MAX_FIELD, Message, MeteredLLM, ReplyError, ask, clean_list, log, parse_reply
 
@@ -251,7 +252,7 @@ _CONSTRUCT_SYSTEM = (
     "phrase: who, what, when). Reply with one line of JSON."
 )
 _CONSTRUCT_EXAMPLE: list[Message] = [
-    {"role": "user", "content": "1. [3 March 2022] Tom: Just got back from Paris with my sister!\n2. [3 March 2022] Ann: Wow, how was the food there?"},
+    {"role": "user", "content": '1. [3 March 2022] "Tom": "Just got back from Paris with my sister!"\n2. [3 March 2022] "Ann": "Wow, how was the food there?"'},
     {
         "role": "assistant",
         "content": '{"notes": [{"i": 1, "fact": "Tom got back from a trip to Paris with his sister.", "keywords": ["Paris", "trip", "sister"], '
@@ -302,7 +303,7 @@ class LLMEnricher:
         groups = [list(range(s, min(s + n, len(texts)))) for s in range(0, len(texts), n)]
         prompts = []
         for group in groups:
-            lines = [f"{k + 1}. [{human_date(timestamps[j])}] {speakers[j] or 'Someone'}: {texts[j]}" for k, j in enumerate(group)]
+            lines = [f"{k + 1}. [{human_date(timestamps[j])}] {data_text(speakers[j] or 'Someone', 60)}: {data_text(texts[j])}" for k, j in enumerate(group)]
             prompts.append([{"role": "system", "content": _CONSTRUCT_SYSTEM}, *_CONSTRUCT_EXAMPLE, {"role": "user", "content": "\n".join(lines)}])
 
         def parse(text: str, g: int) -> dict[int, _NoteOut]:

@@ -10,6 +10,7 @@ manager decisions (stage 2, :mod:`asem_core.manager`) and links (stage 3,
 from __future__ import annotations
 
 import json
+import math
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,21 +44,63 @@ class _Item:
     source_id: str | None
 
 
+_MAX_DEPTH = 32
+
+
+def _check_json_value(value: object, where: str, path: str) -> None:
+    """Walk ``value`` without recursion: str keys only, no lone surrogates, no NaN, bounded depth."""
+    stack: list[tuple[object, str, int]] = [(value, path, 0)]
+    while stack:
+        item, at, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            msg = f"{where}: metadata is nested deeper than {_MAX_DEPTH} levels (at {at})"
+            raise InvalidInputError(msg)
+        if isinstance(item, str):
+            _check_unicode(item, where, at)
+        elif isinstance(item, Mapping):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    msg = f"{where}: metadata keys must be strings, got {key!r} ({type(key).__name__}) at {at}"
+                    raise InvalidInputError(msg)
+                _check_unicode(key, where, f"{at} key")
+                stack.append((sub, f"{at}[{key!r}]", depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((sub, f"{at}[{i}]", depth + 1) for i, sub in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            msg = f"{where}: metadata holds {item!r} at {at}, which is not valid JSON"
+            raise InvalidInputError(msg)
+        elif item is not None and not isinstance(item, (bool, int, float)):
+            msg = f"{where}: metadata must be JSON-serialisable; {at} is a {type(item).__name__}"
+            raise InvalidInputError(msg)
+
+
+def _check_unicode(text: str, where: str, at: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = f"{where}: metadata text at {at} is not valid Unicode (lone surrogates)"
+        raise InvalidInputError(msg) from exc
+
+
 def check_metadata(metadata: object, where: str) -> dict[str, Any]:
+    """Validate metadata given by a caller and return a copy as a plain dict.
+
+    Raises:
+        InvalidInputError: Not a mapping, a key that is not a string (``{1: "a"}`` would come back
+            keyed ``"1"``), a value JSON cannot carry exactly, nesting deeper than 32 levels,
+            lone surrogates, or a ``source_id`` that is not a string or int.
+    """
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
         msg = f"{where}: metadata must be a dict, got {type(metadata).__name__}"
         raise InvalidInputError(msg)
-    try:
-        json.dumps(dict(metadata))
-    except (TypeError, ValueError) as exc:
-        msg = f"{where}: metadata must be JSON-serialisable ({exc})"
-        raise InvalidInputError(msg) from exc
-    if "source_id" in metadata and not isinstance(metadata["source_id"], (str, int)):
+    _check_json_value(metadata, where, "metadata")
+    if "source_id" in metadata and (isinstance(metadata["source_id"], bool) or not isinstance(metadata["source_id"], (str, int))):
         msg = f"{where}: metadata['source_id'] must be a string or int"
         raise InvalidInputError(msg)
-    return dict(metadata)
+    copied: dict[str, Any] = json.loads(json.dumps(dict(metadata)))
+    return copied
 
 
 def is_assistant(message: Any) -> bool:
@@ -158,6 +201,9 @@ class IngestPipeline:
         return joint, intents
 
     def _parse_items(self, items: Iterable[Any]) -> list[_Item]:
+        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+            msg = f"items must be a list of strings or dicts with 'text', got {type(items).__name__} (wrap a single fact in a list, or use add())"
+            raise InvalidInputError(msg)
         parsed: list[_Item] = []
         for i, raw in enumerate(items):
             where = f"item {i}"
@@ -168,7 +214,7 @@ class IngestPipeline:
                 raise InvalidInputError(msg)
             text = validate_text(raw.get("text"), self.config.max_text_chars, f"{where}: text")
             meta = check_metadata(raw.get("metadata"), where)
-            ts = normalize_timestamp(raw.get("timestamp"))
+            ts = normalize_timestamp(raw.get("timestamp"), f"{where}: timestamp")
             speaker = meta.get("speaker")
             sid = meta.get("source_id")
             parsed.append(_Item(text, ts, meta, str(speaker) if speaker is not None else None, str(sid) if sid is not None else None))

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._config import ASEMConfig
-from ._prompt import note_line
+from ._prompt import data_text, note_line
 from ._types import Note, OpType
 from ._write import WritePlan
 from .llm import MAX_FIELD, MeteredLLM, ReplyError, ask, clean_list, log, parse_reply
@@ -138,7 +138,7 @@ class LLMLinker:
         """
         prompts = []
         for note, near in zip(notes, neighbours):
-            lines = [f"{note_line(k + 1, nb)} (tags: {', '.join(nb.tags)}; context: {nb.context})" for k, nb in enumerate(near)]
+            lines = [f"{note_line(k + 1, nb)} (tags: {data_text(', '.join(nb.tags), 200)}; context: {data_text(nb.context, 200)})" for k, nb in enumerate(near)]
             user = f"NEW: {note_line(0, note)[4:]}\n\nRELATED:\n" + "\n".join(lines)
             prompts.append([{"role": "system", "content": _LINK_SYSTEM}, {"role": "user", "content": user}])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ._errors import StoreLockedError
 
-__all__ = ["LOCK_FILE", "acquire_folder_lock", "release_folder_lock"]
+__all__ = ["LOCK_FILE", "acquire_folder_lock", "first_hold", "release_folder_lock"]
 
 LOCK_FILE = ".asem.lock"
 
@@ -73,3 +73,10 @@ def release_folder_lock(key: str) -> None:
         del _LOCKS[key]
         if fh is not None:
             fh.close()  # closing the file drops the flock
+
+
+def first_hold(key: str) -> bool:
+    """True when this process holds the folder lock of ``key`` exactly once (no other open store of this process shares it)."""
+    with _LOCKS_GUARD:
+        held = _LOCKS.get(key)
+        return held is not None and held[1] == 1

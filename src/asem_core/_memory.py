@@ -14,7 +14,7 @@ import numpy as np
 
 from ._access import NoteAccess
 from ._answering import Answer, AnswerAgent, consolidate_prompt, experience_text
-from ._config import ASEMConfig
+from ._config import MAX_K, ASEMConfig
 from ._construction import HeuristicEnricher, LLMEnricher
 from ._embedder import Embedder, resolve_embedder
 from ._errors import ConfigError, InvalidInputError
@@ -73,7 +73,7 @@ class MemoryCore(NoteAccess):
         if _ephemeral:
             self.store = ChromaStore.open(ephemeral=True, embedder_name=self.embedder.name)
         elif url is not None:
-            self.store = ChromaStore.open(url=url, embedder_name=self.embedder.name, namespace=namespace)
+            self.store = ChromaStore.open(url=url, embedder_name=self.embedder.name, namespace=namespace, recover_after=self.config.recover_after)
         else:
             self.store = ChromaStore.open(
                 path=Path(path) if path is not None else default_home(),
@@ -237,8 +237,8 @@ class MemoryCore(NoteAccess):
         """
         query = validate_text(query, self.config.max_text_chars, "query")
         k = self.config.k2 if k is None else k
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            msg = f"k must be a positive integer, got {k!r}"
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            msg = f"k must be an integer from 1 to {MAX_K}, got {k!r}"
             raise InvalidInputError(msg)
         if min_similarity is not None and (
             isinstance(min_similarity, bool) or not isinstance(min_similarity, (int, float)) or not -1.0 <= min_similarity <= 1.0

@@ -5,8 +5,9 @@ Layout (``P`` is the store's collection prefix)::
     P meta          schema version, embedder, registered scopes
     P n_<scopekey>  notes of one scope: joint embedding, content, note fields as metadata
     P i_<scopekey>  intent embedding (raw content) of each note of that scope
-    P history       every version of every note (JSON snapshot per version)
+    P history       every version of every note (JSON snapshot per version), keyed by scope
     P oplog         every operation with its reason
+    P journal       batches being written (see :mod:`asem_core._journal`)
 
 A collection per scope keeps scoped search as fast as an unfiltered query (filtered queries
 are much slower in Chroma 1.5) and makes isolation structural rather than a filter.
@@ -14,91 +15,27 @@ are much slower in Chroma 1.5) and makes isolation structural rather than a filt
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ._errors import InvalidInputError, SchemaVersionError, StoreError, StoreUnavailableError
-from ._lock import acquire_folder_lock, release_folder_lock
-from ._types import Link, Note, OpType, Scope, Version
+from ._journal import DUMMY, Batch, record_to_note
+from ._journal_store import JournaledWrites, chroma_error
+from ._lock import acquire_folder_lock, first_hold, release_folder_lock
+from ._types import Note, Scope
 
 __all__ = ["SCHEMA_VERSION", "ChromaStore"]
 
 SCHEMA_VERSION = 1
 _PAGE = 5000
-_DUMMY = [1.0]
+_DUMMY = DUMMY
 
 
-def _wrap(exc: Exception, what: str) -> StoreError:
-    text = f"{type(exc).__name__}: {exc}"
-    lowered = text.lower()
-    if any(s in lowered for s in ("connect", "refused", "timed out", "timeout", "unreachable", "name or service")):
-        return StoreUnavailableError(f"Chroma server unavailable while trying to {what}: {text}")
-    return StoreError(f"Chroma failed to {what}: {text}")
-
-
-def _epoch(iso: str) -> float:
-    try:
-        return datetime.fromisoformat(iso).timestamp()
-    except ValueError:
-        return 0.0
-
-
-def note_to_record(note: Note) -> dict[str, Any]:
-    """Encode a note as Chroma metadata (flat; no empty lists, no dicts)."""
-    meta: dict[str, Any] = {
-        "ts": note.timestamp,
-        "ts_epoch": _epoch(note.timestamp),
-        "ctx": note.context,
-        "q": float(note.q),
-        "uses": int(note.uses),
-        "created": note.created_at,
-        "updated": note.updated_at,
-        "valid": bool(note.valid),
-        "version": int(note.version),
-        "meta": json.dumps(note.metadata, ensure_ascii=False, default=str),
-        "kw": list(note.keywords) or None,
-        "tags": list(note.tags) or None,
-        "links": [link.target for link in note.links] or None,
-        "rels": [link.relation for link in note.links] or None,
-        "src": list(note.source_ids) or None,
-    }
-    meta.update(note.scope.to_dict())
-    return meta
-
-
-def record_to_note(note_id: str, content: str, meta: dict[str, Any]) -> Note:
-    """Decode Chroma metadata written by :func:`note_to_record`."""
-    targets = list(meta.get("links") or [])
-    rels = list(meta.get("rels") or [])
-    rels += ["related"] * (len(targets) - len(rels))
-    return Note(
-        id=note_id,
-        content=content,
-        timestamp=str(meta.get("ts", "")),
-        keywords=list(meta.get("kw") or []),
-        tags=list(meta.get("tags") or []),
-        context=str(meta.get("ctx", "")),
-        links=[Link(t, r) for t, r in zip(targets, rels)],
-        q=float(meta.get("q", 0.5)),
-        uses=int(meta.get("uses", 0)),
-        scope=Scope(meta.get("user_id"), meta.get("agent_id"), meta.get("session_id")),
-        created_at=str(meta.get("created", "")),
-        updated_at=str(meta.get("updated", "")),
-        valid=bool(meta.get("valid", True)),
-        version=int(meta.get("version", 1)),
-        metadata=json.loads(meta.get("meta") or "{}"),
-        source_ids=list(meta.get("src") or []),
-    )
-
-
-class ChromaStore:
+class ChromaStore(JournaledWrites):
     """Low-level persistence over a Chroma client. Thread-safety is the caller's (ASEM holds a lock).
 
     Args:
@@ -116,8 +53,9 @@ class ChromaStore:
             self._meta = client.get_or_create_collection(f"{prefix}meta", embedding_function=None)
             self._history = client.get_or_create_collection(f"{prefix}history", embedding_function=None)
             self._oplog = client.get_or_create_collection(f"{prefix}oplog", embedding_function=None)
+            self._journal = client.get_or_create_collection(f"{prefix}journal", embedding_function=None)
         except Exception as exc:
-            raise _wrap(exc, "open the store") from exc
+            raise chroma_error(exc, "open the store") from exc
         self._check_schema(embedder_name)
 
     # ------------------------------------------------------------------ opening
@@ -130,8 +68,14 @@ class ChromaStore:
         embedder_name: str = "",
         lock_timeout: float = 10.0,
         namespace: str | None = None,
+        recover_after: float = 120.0,
     ) -> ChromaStore:
-        """Open a persistent folder (locked for this process), a Chroma server URL or a fresh in-memory store."""
+        """Open a persistent folder (locked for this process), a Chroma server URL or a fresh in-memory store.
+
+        Batches a killed process left half-written are completed (:meth:`recover`): in a local
+        folder at once, by the first open of this process; through a server, those whose journal
+        record is at least ``recover_after`` seconds old.
+        """
         import chromadb
         from chromadb.config import Settings
 
@@ -148,7 +92,9 @@ class ChromaStore:
                 port = parsed.port or (443 if parsed.scheme == "https" else 8000)
                 client = chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings)
                 client.heartbeat()
-                return cls(client, prefix=prefix, embedder_name=embedder_name)
+                store = cls(client, prefix=prefix, embedder_name=embedder_name)
+                store.recover(recover_after)
+                return store
             if ephemeral:
                 client = chromadb.EphemeralClient(settings=settings)
                 # Ephemeral clients of one process share their data: a unique prefix isolates this store.
@@ -159,14 +105,17 @@ class ChromaStore:
             key = acquire_folder_lock(folder, lock_timeout)
             try:
                 client = chromadb.PersistentClient(path=str(folder), settings=settings)
-                return cls(client, prefix=prefix, embedder_name=embedder_name, lock_key=key)
+                store = cls(client, prefix=prefix, embedder_name=embedder_name, lock_key=key)
+                if first_hold(key):  # no other open store of this process can be mid-batch
+                    store.recover(0.0)
+                return store
             except BaseException:
                 release_folder_lock(key)
                 raise
         except (InvalidInputError, StoreError):
             raise
         except Exception as exc:
-            raise _wrap(exc, f"open {url or path or 'an in-memory store'}") from exc
+            raise chroma_error(exc, f"open {url or path or 'an in-memory store'}") from exc
 
     @property
     def client(self) -> Any:
@@ -207,7 +156,7 @@ class ChromaStore:
                 else:
                     col = self._client.get_collection(name, embedding_function=None)
             except Exception as exc:
-                err = _wrap(exc, f"open the collection of scope {scope}")
+                err = chroma_error(exc, f"open the collection of scope {scope}")
                 if not create and not isinstance(err, StoreUnavailableError):
                     return None  # no such collection: nothing was written in this scope
                 raise err from exc
@@ -219,7 +168,7 @@ class ChromaStore:
         try:
             got = self._meta.get(where={"kind": "scope"}, include=["metadatas"])
         except Exception as exc:
-            raise _wrap(exc, "list scopes") from exc
+            raise chroma_error(exc, "list scopes") from exc
         return [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
 
     def scopes_under(self, scope: Scope) -> list[Scope]:
@@ -230,7 +179,7 @@ class ChromaStore:
         try:
             got = self._meta.get(where={"$and": conds}, include=["metadatas"])
         except Exception as exc:
-            raise _wrap(exc, "list scopes") from exc
+            raise chroma_error(exc, "list scopes") from exc
         found = [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
         return sorted((s for s in found if s != scope and scope.covers(s)), key=lambda s: s.key)
 
@@ -240,30 +189,15 @@ class ChromaStore:
         try:
             return int(col.count()) if col is not None else 0
         except Exception as exc:
-            raise _wrap(exc, "count notes") from exc
+            raise chroma_error(exc, "count notes") from exc
 
     # ------------------------------------------------------------------ notes
-    def put_notes(self, notes: Sequence[Note], embeddings: np.ndarray | None, intents: np.ndarray | None) -> None:
-        """Insert or replace notes of one scope.
-
-        Without ``embeddings`` only the metadata of existing notes is updated (their content must not have changed).
-        """
-        if not notes:
-            return
-        scope = notes[0].scope
-        col = self._collection(scope, "n")
-        try:
-            ids = [n.id for n in notes]
-            metas = [note_to_record(n) for n in notes]
-            docs = [n.content for n in notes]
-            if embeddings is not None:
-                col.upsert(ids=ids, embeddings=embeddings.tolist(), documents=docs, metadatas=metas)
-            else:  # metadata only: content changes always come with new embeddings
-                col.update(ids=ids, metadatas=metas)
-            if intents is not None:
-                self._collection(scope, "i").upsert(ids=ids, embeddings=intents.tolist())
-        except Exception as exc:
-            raise _wrap(exc, f"write {len(notes)} note(s) in scope {scope}") from exc
+    def put_notes(self, notes: Sequence[Note], embeddings: np.ndarray, intents: np.ndarray) -> None:
+        """Bulk-load new notes of one scope with no history, log or journal record (benchmark fixtures only)."""
+        if notes:
+            batch = Batch(notes[0].scope)
+            batch.put_notes(notes, embeddings, intents)
+            self.write_rows(batch)
 
     def get_notes(self, scope: Scope, ids: Sequence[str], embeddings: bool = False) -> tuple[list[Note], np.ndarray | None]:
         """Fetch notes of one scope by id, in the order given; unknown ids are skipped."""
@@ -274,7 +208,7 @@ class ChromaStore:
         try:
             got = col.get(ids=list(ids), include=include)
         except Exception as exc:
-            raise _wrap(exc, "read notes") from exc
+            raise chroma_error(exc, "read notes") from exc
         index = {i: n for n, i in enumerate(got["ids"])}
         notes: list[Note] = []
         rows: list[int] = []
@@ -300,7 +234,7 @@ class ChromaStore:
             try:
                 got = col.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             except Exception as exc:
-                raise _wrap(exc, "list notes") from exc
+                raise chroma_error(exc, "list notes") from exc
             for note_id, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 yield record_to_note(note_id, doc, meta)
             if len(got["ids"]) < _PAGE:
@@ -325,7 +259,7 @@ class ChromaStore:
                 return [[] for _ in range(len(embeddings))]
             got = col.query(query_embeddings=embeddings.tolist(), n_results=min(n, total), include=["distances"])
         except Exception as exc:
-            raise _wrap(exc, "query notes") from exc
+            raise chroma_error(exc, "query notes") from exc
         return [[(i, 1.0 - float(d)) for i, d in zip(ids, dists)] for ids, dists in zip(got["ids"], got["distances"])]
 
     def intent_embeddings(self, scope: Scope, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -336,60 +270,5 @@ class ChromaStore:
         try:
             got = col.get(ids=list(ids), include=["embeddings"])
         except Exception as exc:
-            raise _wrap(exc, "read intent embeddings") from exc
+            raise chroma_error(exc, "read intent embeddings") from exc
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
-
-    # ------------------------------------------------------------------ history and log
-    def put_versions(self, versions: Sequence[Version]) -> None:
-        """Append versions to the history (id ``<note>@<version>``)."""
-        if not versions:
-            return
-        try:
-            self._history.upsert(
-                ids=[f"{v.note.id}@{v.note.version}" for v in versions],
-                embeddings=[_DUMMY] * len(versions),
-                documents=[
-                    json.dumps({"note": v.note.to_dict(), "op": v.op.value, "reason": v.reason, "at": v.at}, ensure_ascii=False, default=str) for v in versions
-                ],
-                metadatas=[{"note_id": v.note.id, "version": v.note.version, "scope": v.note.scope.key} for v in versions],
-            )
-        except Exception as exc:
-            raise _wrap(exc, "write history") from exc
-
-    def versions(self, note_id: str) -> list[Version]:
-        """Every stored version of a note, oldest first."""
-        try:
-            got = self._history.get(where={"note_id": note_id}, include=["documents"])
-        except Exception as exc:
-            raise _wrap(exc, "read history") from exc
-        out: list[Version] = []
-        for doc in got["documents"] or []:
-            data = json.loads(doc)
-            out.append(Version(Note.from_dict(data["note"]), OpType(data["op"]), data["reason"], data["at"]))
-        out.sort(key=lambda v: v.note.version)
-        return out
-
-    def log(self, scope: Scope, entries: Sequence[dict[str, Any]]) -> None:
-        """Append entries (each with at least ``op``, ``reason`` and ``at``) to the operation log."""
-        if not entries:
-            return
-        base = time.time_ns()
-        try:
-            self._oplog.add(
-                ids=[uuid.uuid4().hex for _ in entries],
-                embeddings=[_DUMMY] * len(entries),
-                documents=[json.dumps({**e, "seq": base + i}, ensure_ascii=False, default=str) for i, e in enumerate(entries)],
-                metadatas=[{"scope": scope.key, "op": str(e["op"]), "seq": base + i} for i, e in enumerate(entries)],
-            )
-        except Exception as exc:
-            raise _wrap(exc, "write the operation log") from exc
-
-    def ops(self, scope: Scope, limit: int | None = None) -> list[dict[str, Any]]:
-        """The logged operations of a scope, oldest first."""
-        try:
-            got = self._oplog.get(where={"scope": scope.key}, include=["documents"])
-        except Exception as exc:
-            raise _wrap(exc, "read the operation log") from exc
-        rows = [json.loads(d) for d in got["documents"] or []]
-        rows.sort(key=lambda r: r["seq"])
-        return rows[-limit:] if limit else rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -105,19 +106,21 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
 
 
-def normalize_timestamp(value: str | datetime | float | int | None) -> str:
-    """Turn a timestamp given in any common form into an ISO string.
+def normalize_timestamp(value: str | datetime | float | int | None, what: str = "timestamp") -> str:
+    """Turn a timestamp into a naive-UTC ISO string.
 
-    Accepts ISO strings, free-form dates such as LoCoMo's ``"1:56 pm on 8 May, 2023"``,
-    ``datetime`` objects and POSIX seconds. ``None`` means now.
+    Accepts ISO 8601 strings, ``datetime`` objects, POSIX seconds, and dates written out in
+    words that parse completely (e.g. LoCoMo's ``"1:56 pm on 8 May, 2023"``). ``None`` means now.
+    Text with words that are not part of a date (``"banana 12"``) and time-zone names that
+    cannot be resolved (``"... PST"``) are refused rather than guessed.
 
     Raises:
-        InvalidInputError: The value is not a time.
+        InvalidInputError: The value is not a time, or lies outside the years 1-9999 in UTC.
     """
     if value is None:
         return now_iso()
     if isinstance(value, bool):
-        msg = "timestamp must be a string, datetime or number, got bool"
+        msg = f"{what} must be a string, datetime or number, got bool"
         raise InvalidInputError(msg)
     if isinstance(value, datetime):
         dt = value
@@ -125,24 +128,44 @@ def normalize_timestamp(value: str | datetime | float | int | None) -> str:
         try:
             dt = datetime.fromtimestamp(float(value), tz=UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            msg = f"timestamp {value!r} is not a valid POSIX time"
+            msg = f"{what} {value!r} is not a valid POSIX time"
             raise InvalidInputError(msg) from exc
     elif isinstance(value, str):
-        text = value.strip()
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                dt = dateparser.parse(text.replace(" on ", " "), fuzzy=True, default=datetime(2000, 1, 1))
-            except (ValueError, OverflowError) as exc:
-                msg = f"timestamp {value!r} is not a date or time"
-                raise InvalidInputError(msg) from exc
+        dt = _parse_time_text(value, what)
     else:
-        msg = f"timestamp must be a string, datetime or number, got {type(value).__name__}"
+        msg = f"{what} must be a string, datetime or number, got {type(value).__name__}"
         raise InvalidInputError(msg)
     if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
+        try:
+            dt = dt.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError) as exc:
+            msg = f"{what} {value!r} falls outside the years 1-9999 once converted to UTC"
+            raise InvalidInputError(msg) from exc
     return dt.replace(microsecond=0).isoformat()
+
+
+def _parse_time_text(value: str, what: str) -> datetime:
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    if len(text) > 100 or not any(ch.isdigit() for ch in text):
+        msg = f"{what} {value!r} is not an ISO 8601 time or a date"
+        raise InvalidInputError(msg)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
+            cleaned = text.replace(" on ", " ")
+            first = dateparser.parse(cleaned, fuzzy=False, default=datetime(2000, 1, 1))
+            second = dateparser.parse(cleaned, fuzzy=False, default=datetime(2001, 2, 2))
+    except (ValueError, OverflowError, dateparser.UnknownTimezoneWarning) as exc:
+        msg = f"{what} {value!r} is not an ISO 8601 time or a date (words that are not part of a date, or an unknown time zone)"
+        raise InvalidInputError(msg) from exc
+    if first.date() != second.date():  # day, month or year missing: it would be guessed
+        msg = f"{what} {value!r} is not a complete date (give day, month and year, or an ISO 8601 time)"
+        raise InvalidInputError(msg)
+    return first
 
 
 def human_date(iso: str) -> str:

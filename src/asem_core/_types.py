@@ -41,6 +41,11 @@ class Scope:
             if not value.strip() or len(value) > _SCOPE_MAX:
                 msg = f"{name} must be a non-empty string of at most {_SCOPE_MAX} characters"
                 raise InvalidInputError(msg)
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                msg = f"{name} is not valid Unicode (lone surrogates)"
+                raise InvalidInputError(msg) from exc
 
     @property
     def key(self) -> str:

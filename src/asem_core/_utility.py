@@ -59,6 +59,20 @@ def check_rewards(reward: float | Mapping[str, float], note_ids: Sequence[str] |
     if isinstance(note_ids, str):
         msg = "note_ids must be a list of ids, not a string"
         raise InvalidInputError(msg)
+    if note_ids is not None:
+        if not isinstance(note_ids, Sequence):
+            msg = f"note_ids must be a list of note id strings, got {type(note_ids).__name__}"
+            raise InvalidInputError(msg)
+        bad = [i for i in note_ids if not isinstance(i, str) or not i]
+        if bad:
+            msg = f"note_ids must hold non-empty note id strings, got {bad[0]!r}"
+            raise InvalidInputError(msg)
+        for i in note_ids:
+            try:
+                i.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                msg = f"note_ids holds an id that is not valid Unicode: {i!r}"
+                raise InvalidInputError(msg) from exc
     return scalar, per_note, note_ids
 
 

@@ -1,9 +1,10 @@
 """The write path: a typed change set (:class:`WritePlan`) and the one function that applies it.
 
-Ingest, ``update``, ``delete`` and ``feedback`` each build a plan; :func:`apply_plan` writes it in
-one fixed order — history first (every stored note has its history), then notes (with their
+Ingest, ``update``, ``delete`` and ``feedback`` each build a plan; :func:`apply_plan` turns it
+into one :class:`~asem_core._journal.Batch` that the store records in its journal before writing
+it in one fixed order — history first (every stored note has its history), then notes (with their
 joint and intent embeddings), then the operation log — so the order every guarantee rests on
-lives in one place.
+lives in one place, and a batch cut short by a crash is completed on the next open.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._journal import Batch
 from ._store import ChromaStore
 from ._types import Link, Note, Operation, OpType, Scope, Version
 
@@ -128,23 +130,30 @@ def _merge_fresh(store: ChromaStore, plan: WritePlan) -> None:
 
 
 def apply_plan(store: ChromaStore, plan: WritePlan, embed: EmbedNotes) -> None:
-    """Write a plan: history first, then notes, then the log.
+    """Write a plan as one journaled batch (history, notes, intent vectors, log; see :mod:`asem_core._journal`).
+
+    A utility-only plan writes ``q`` and ``uses`` alone, so a feedback that read a note before
+    another client deleted or updated it cannot bring the old content, validity or version back.
+    Other writes of an existing note leave its utility as stored.
 
     Args:
         store: The store.
         plan: The changes.
         embed: Computes the embeddings of new and re-embedded notes.
     """
+    batch = Batch(plan.scope)
     if plan.notes and plan.utility_only:
-        store.put_notes(list(plan.notes.values()), None, None)
+        batch.put_utilities(plan.notes.values())
     elif plan.notes:
         _merge_fresh(store, plan)
-        to_embed = [n for nid, n in plan.notes.items() if nid in plan.new_intents or nid in plan.reembed]
-        plain = [n for nid, n in plan.notes.items() if nid not in plan.new_intents and nid not in plan.reembed]
-        store.put_versions([Version(plan.notes[nid], op, reason, plan.at) for nid, (op, reason) in plan.versions.items()])
+        new = set(plan.new_intents)
+        to_embed = [n for nid, n in plan.notes.items() if nid in new or nid in plan.reembed]
+        plain = [n for nid, n in plan.notes.items() if nid not in new and nid not in plan.reembed]
+        batch.put_versions([Version(plan.notes[nid], op, reason, plan.at) for nid, (op, reason) in plan.versions.items()])
         if to_embed:
             joint, intents = embed(to_embed, {k: v for k, v in plan.new_intents.items() if k not in plan.reembed})
-            store.put_notes(to_embed, joint, intents)
+            batch.put_notes(to_embed, joint, intents, utility=new)
         if plain:
-            store.put_notes(plain, None, None)
-    store.log(plan.scope, plan.log_entries())
+            batch.put_notes(plain, utility=False)
+    batch.put_log(plan.log_entries())
+    store.commit(batch)

@@ -258,4 +258,4 @@ async def test_async_twins_of_reads_and_transfer(mem, tmp_path):
     assert [o["op"] for o in ops] == ["ADD"]
     assert (await mem.astats(user_id="u9"))["notes"] == 1
     assert await mem.aexport(tmp_path / "d.jsonl", user_id="u9") == 1
-    assert await mem.aimport_(tmp_path / "d.jsonl") == 1
+    assert await mem.aimport_(tmp_path / "d.jsonl") == 0  # the store already holds that note: nothing changes

@@ -188,5 +188,6 @@ def test_export_of_one_scope_holds_only_that_scope(mem, tmp_path):
     dump = tmp_path / "alice.jsonl"
     assert mem.export(dump, user_id="alice") == 1
     rows = [json.loads(line) for line in dump.read_text().splitlines()]
-    assert [r["note"]["scope"] for r in rows] == [{"user_id": "alice"}]
+    assert [r["note"]["scope"] for r in rows if "note" in r] == [{"user_id": "alice"}]
+    assert [r["scope"] for r in rows if "log" in r] == [{"user_id": "alice"}]  # the ADD of alice's note travels with it
     assert "coffee" not in dump.read_text()
