@@ -28,6 +28,7 @@ __all__ = [
     "Enrichment",
     "HeuristicEnricher",
     "LLMEnricher",
+    "construct_messages",
     "joint_text",
     "lexical_text",
     "resolve_relative_dates",
@@ -270,6 +271,13 @@ class Constructed:
     enrichment: Enrichment
 
 
+def construct_messages(texts: Sequence[str], timestamps: Sequence[str], speakers: Sequence[str | None]) -> list[Message]:
+    """The note-construction prompt for numbered turns (their texts escaped as data)."""
+    rows = enumerate(zip(texts, timestamps, speakers))
+    lines = [f"{k + 1}. [{human_date(ts)}] {data_text(who or 'Someone', 60)}: {data_text(text)}" for k, (text, ts, who) in rows]
+    return [{"role": "system", "content": _CONSTRUCT_SYSTEM}, *_CONSTRUCT_EXAMPLE, {"role": "user", "content": "\n".join(lines)}]
+
+
 class LLMEnricher:
     """Note construction by an LLM, several turns per prompt, with the heuristic as fallback.
 
@@ -301,10 +309,7 @@ class LLMEnricher:
         base = list(base) if base is not None else self.fallback.enrich(texts, timestamps, speakers, intents)
         n = self.config.llm_turns_per_call
         groups = [list(range(s, min(s + n, len(texts)))) for s in range(0, len(texts), n)]
-        prompts = []
-        for group in groups:
-            lines = [f"{k + 1}. [{human_date(timestamps[j])}] {data_text(speakers[j] or 'Someone', 60)}: {data_text(texts[j])}" for k, j in enumerate(group)]
-            prompts.append([{"role": "system", "content": _CONSTRUCT_SYSTEM}, *_CONSTRUCT_EXAMPLE, {"role": "user", "content": "\n".join(lines)}])
+        prompts = [construct_messages([texts[j] for j in g], [timestamps[j] for j in g], [speakers[j] for j in g]) for g in groups]
 
         def parse(text: str, g: int) -> dict[int, _NoteOut]:
             out = parse_reply(text, _NotesOut)

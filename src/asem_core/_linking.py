@@ -19,9 +19,9 @@ from ._config import ASEMConfig
 from ._prompt import data_text, note_line
 from ._types import Note, OpType
 from ._write import WritePlan
-from .llm import MAX_FIELD, MeteredLLM, ReplyError, ask, clean_list, log, parse_reply
+from .llm import MAX_FIELD, Message, MeteredLLM, ReplyError, ask, clean_list, log, parse_reply
 
-__all__ = ["LLMLinker", "LinkJob", "LinkPlan", "evolve", "link_new_note"]
+__all__ = ["LLMLinker", "LinkJob", "LinkPlan", "evolve", "link_messages", "link_new_note"]
 
 LinkJob = tuple[str, list[str], float]
 """A new note, the neighbours it was linked to by similarity, and its nearest similarity (its priority for the LLM)."""
@@ -120,6 +120,13 @@ class LinkPlan:
     evolve: dict[str, tuple[list[str], str]]
 
 
+def link_messages(note: Note, near: Sequence[Note]) -> list[Message]:
+    """The link/evolution prompt for a new note and its numbered neighbours (their texts escaped as data)."""
+    lines = [f"{note_line(k + 1, nb)} (tags: {data_text(', '.join(nb.tags), 200)}; context: {data_text(nb.context, 200)})" for k, nb in enumerate(near)]
+    user = f"NEW: {note_line(0, note)[4:]}\n\nRELATED:\n" + "\n".join(lines)
+    return [{"role": "system", "content": _LINK_SYSTEM}, {"role": "user", "content": user}]
+
+
 class LLMLinker:
     """Relation labels and neighbour evolution by an LLM (stage 3), batched over new notes.
 
@@ -136,11 +143,7 @@ class LLMLinker:
         ``priority`` (e.g. the similarity of each note's nearest neighbour) decides which notes
         are asked about first when the ingest call budget is short.
         """
-        prompts = []
-        for note, near in zip(notes, neighbours):
-            lines = [f"{note_line(k + 1, nb)} (tags: {data_text(', '.join(nb.tags), 200)}; context: {data_text(nb.context, 200)})" for k, nb in enumerate(near)]
-            user = f"NEW: {note_line(0, note)[4:]}\n\nRELATED:\n" + "\n".join(lines)
-            prompts.append([{"role": "system", "content": _LINK_SYSTEM}, {"role": "user", "content": user}])
+        prompts = [link_messages(note, near) for note, near in zip(notes, neighbours)]
 
         def parse(text: str, k: int) -> LinkPlan:
             out = parse_reply(text, _LinksOut)

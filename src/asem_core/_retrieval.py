@@ -178,6 +178,13 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
         return []
 
     notes, embs = _fetch(store, parts, owner, [*fused, *fill])
+    if any(not n.valid for n in notes):  # deleted by another client since this index was read
+        for n in notes:
+            if not n.valid:
+                parts[owner[n.id]][1].index(n, config.lexical_window)
+        rows = [i for i, n in enumerate(notes) if n.valid]
+        notes, embs = [notes[i] for i in rows], (embs[rows] if embs is not None and embs.size else embs)
+        fused = {i: v for i, v in fused.items() if i in parts[owner[i]][1].valid}
     if not notes:
         return []
     sims_all = (embs @ query_emb).astype(np.float64) if embs is not None and embs.size else np.zeros(len(notes))

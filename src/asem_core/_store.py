@@ -183,6 +183,26 @@ class ChromaStore(JournaledWrites):
         found = [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
         return sorted((s for s in found if s != scope and scope.covers(s)), key=lambda s: s.key)
 
+    def has_scope(self, scope: Scope) -> bool:
+        """True when ``scope`` has been written to."""
+        try:
+            return bool(self._meta.get(ids=[f"scope:{scope.key}"], include=[])["ids"])
+        except Exception as exc:
+            raise chroma_error(exc, "list scopes") from exc
+
+    def drop_scope(self, scope: Scope) -> None:
+        """Remove a scope's collections and registration (only to roll back an import into a new scope)."""
+        try:
+            names = {c.name for c in self._client.list_collections()}
+            for kind in ("n", "i"):
+                name = f"{self.prefix}{kind}_{scope.key}"
+                self._collections.pop(name, None)
+                if name in names:
+                    self._client.delete_collection(name)
+            self._meta.delete(ids=[f"scope:{scope.key}"])
+        except Exception as exc:
+            raise chroma_error(exc, f"remove scope {scope}") from exc
+
     def count(self, scope: Scope) -> int:
         """Number of notes (valid or not) in a scope."""
         col = self._collection(scope, "n", create=False)

@@ -110,6 +110,7 @@ class _ScopeImport:
     batch: Batch
     restore: Batch
     new_notes: list[str] = field(default_factory=list)
+    new_scope: bool = False
     record: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -123,7 +124,7 @@ def _plan(store: ChromaStore, scope: Scope, notes: list[NoteLine], logs: list[Lo
         if r.metadata.get("scope") == scope.key
     }
     write = [e.note for e in notes if e.note.id not in stored or stored[e.note.id].version < e.note.version]
-    job = _ScopeImport(scope, Batch(scope), Batch(scope), [n.id for n in write if n.id not in stored])
+    job = _ScopeImport(scope, Batch(scope), Batch(scope), [n.id for n in write if n.id not in stored], not store.has_scope(scope))
     job.batch.put_versions([v for e in notes for v in e.history if (v.note.id, v.note.version) not in have])
     if write:
         joint, intents = embed(write, {})
@@ -141,6 +142,8 @@ def _plan(store: ChromaStore, scope: Scope, notes: list[NoteLine], logs: list[Lo
 
 def _undo(store: ChromaStore, job: _ScopeImport) -> None:
     store.forget(job.record)
+    if job.new_scope:
+        store.drop_scope(job.scope)
     store.delete_rows(job.scope, job.new_notes, [r.id for r in job.batch.history], [r.id for r in job.batch.log])
     if job.restore:
         store.write_rows(job.restore)
