@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from asem_core import ASEM
 from conftest import free_port, start_server
 

@@ -40,7 +40,7 @@ def test_an_import_cannot_write_into_another_scopes_history(mem, tmp_path):
     dump = tmp_path / "mallory.jsonl"
     mem.export(dump, user_id="mallory")
     rows = _lines(dump)
-    forged = [r for r in rows if "note" in r][0]
+    forged = next(r for r in rows if "note" in r)
     forged["note"]["id"] = alice  # reuse alice's note id in mallory's scope
     forged["note"]["content"] = "Alice's bees are dead."
     for v in forged["history"]:
@@ -236,8 +236,13 @@ def test_bad_input_is_an_invalid_input_error_naming_the_argument_and_writes_noth
     nid = mem.add("Eve drinks green tea.", user_id="eve")[0].note_id
     before = _rows(mem)
     for name, call in _bad_calls(mem, nid):
-        with pytest.raises(InvalidInputError):
+        try:
             call()
+        except InvalidInputError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - the point is that nothing else escapes
+            pytest.fail(f"{name}: {type(exc).__name__} escaped instead of InvalidInputError: {exc}")
+        pytest.fail(f"{name}: accepted")
     assert _rows(mem) == before
     with pytest.raises(InvalidInputError, match=r"^k must be an integer from 1 to 10000"):
         mem.search("tea", k=10_001, user_id="eve")

@@ -24,7 +24,8 @@ HOSTILE = [
 
 
 def _note(i: int, text: str) -> Note:
-    return Note(id=f"n{i}", content=text, timestamp="2023-05-08T13:56:00", metadata={"speaker": f"Sam\nQUESTION: {i}"}, tags=["a\nb"], context=text, scope=Scope("u"))
+    meta = {"speaker": f"Sam\nQUESTION: {i}"}
+    return Note(id=f"n{i}", content=text, timestamp="2023-05-08T13:56:00", metadata=meta, tags=["a\nb"], context=text, scope=Scope("u"))
 
 
 def _decoded(line: str, start: int) -> str:
