@@ -19,6 +19,7 @@ from asem_core.manager import AddOnlyManager
 
 from ._locomo_bench import KS, BenchResult, build_systems, first_sessions, run_locomo, run_reader
 from ._perf import perf_ingest, perf_search, synthetic_texts
+from ._perf_more import report_more
 from ._systems import ASEMSystem, BM25System, DenseSystem
 from ._updates import format_updates_table, generate_scenarios, run_updates
 
@@ -69,6 +70,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="1000,10000,100000", help="store sizes for the search latency test")
     p.add_argument("--queries", type=int, default=50, help="queries per size")
     p.add_argument("--store", type=Path, default=None, help="folder for persistent stores (default: in memory; needed for sizes on disk)")
+    p.add_argument("--turns", type=int, default=400, help="real LoCoMo turns for the side-by-side ingest (0 skips it, start-up and load)")
+    p.add_argument("--data", default=_default_data(), help="LoCoMo conversations for the real turns")
+    p.add_argument("--load-notes", type=int, default=1000, help="notes in the store searched under load")
+    p.add_argument("--threads", type=int, default=None, help="torch threads of the embedder (default: torch's, one per core)")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     return parser
 
@@ -237,10 +242,14 @@ def _locomo(args: argparse.Namespace) -> int:
 
 
 def _perf(args: argparse.Namespace) -> int:
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEmbedder(threads=args.threads)
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
-    ingest = perf_ingest(embedder, synthetic_texts(args.ingest_texts))
     print(f"ASEM perf — {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs\n")
+    more: dict[str, Any] = {}
+    if args.turns > 0:
+        items = [t.as_item() for conv in load_locomo(args.data) for t in conv.turns][: args.turns]
+        more = report_more(embedder, items, args.load_notes, args.threads)
+    ingest = perf_ingest(embedder, synthetic_texts(args.ingest_texts))
     print("Ingest (LLM-free default, add_many in batches of 64) against embedding the same texts once:")
     print(f"  raw embedder {ingest['raw_embedder_texts_per_s']:.1f} texts/s, ASEM {ingest['asem_texts_per_s']:.1f} texts/s, ratio {ingest['ratio']:.2f}")
     print(f"  embed + bare Chroma add {ingest['embed_and_chroma_texts_per_s']:.1f} texts/s, ratio of ASEM to it {ingest['ratio_vs_embed_and_chroma']:.2f}")
@@ -280,7 +289,9 @@ def _perf(args: argparse.Namespace) -> int:
         print("| " + " | ".join(cells) + " |")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"settings": vars(args) | {"store": str(args.store), "out": str(args.out)}, "ingest": ingest, "search": rows}, indent=2))
+        args.out.write_text(
+            json.dumps({"settings": vars(args) | {"store": str(args.store), "out": str(args.out)}, "ingest": ingest, "search": rows, **more}, indent=2)
+        )
         print(f"\nwrote {args.out}")
     return 0
 

@@ -84,6 +84,9 @@ class ASEMConfig:
     as "Nice!" or "That's great to hear" is not stored) or ``"none"``. User turns are always kept."""
     assistant_min_words: int = 3
     """Content words (not stopwords) an assistant turn needs to be kept under ``assistant_turns="content"``."""
+    embed_threads: int | None = None
+    """Torch intra-op threads of the embedder ASEM makes from a model name (``None``: torch's
+    default, one per core). Set 1 when other busy processes share the CPU (see README, Speed)."""
     query_cache: int = 1024
     """Query embeddings kept in an LRU cache (0 disables; benchmarks of latency disable it)."""
     lock_timeout: float = 10.0
@@ -182,6 +185,9 @@ class ASEMConfig:
             raise ConfigError(msg)
         if self.assistant_turns not in ("all", "content", "none"):
             msg = f"ASEMConfig.assistant_turns must be 'all', 'content' or 'none', got {self.assistant_turns!r}"
+            raise ConfigError(msg)
+        if self.embed_threads is not None and (isinstance(self.embed_threads, bool) or not isinstance(self.embed_threads, int) or self.embed_threads < 1):
+            msg = f"ASEMConfig.embed_threads must be a positive integer or None, got {self.embed_threads!r}"
             raise ConfigError(msg)
         if not isinstance(self.recency, bool):
             msg = f"ASEMConfig.recency must be True or False, got {self.recency!r}"

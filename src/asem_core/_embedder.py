@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._errors import ModelLoadError
+from ._errors import ConfigError, ModelLoadError
 
 __all__ = ["DEFAULT_EMBEDDER", "Embedder", "FunctionEmbedder", "SentenceTransformerEmbedder", "offline_minilm_path", "resolve_embedder"]
 
@@ -93,14 +93,26 @@ class SentenceTransformerEmbedder:
         model: A hub id or a local folder.
         device: Torch device; ``None`` picks CUDA when available, else CPU.
         batch_size: Texts per forward pass.
+        threads: Torch intra-op threads for this process (``torch.set_num_threads``), set when
+            the model loads; ``None`` keeps torch's default (one per core). Use 1 when other
+            busy processes share the CPU, so the threads do not spin against each other.
+
+    Forward passes of one embedder run one at a time (concurrent ``embed`` calls from threads,
+    e.g. 8 ``asearch`` calls, queue instead of oversubscribing the cores: torch already spreads
+    one pass over its threads).
     """
 
-    def __init__(self, model: str = DEFAULT_EMBEDDER, device: str | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model: str = DEFAULT_EMBEDDER, device: str | None = None, batch_size: int = 64, threads: int | None = None) -> None:
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            msg = f"threads must be a positive integer or None, got {threads!r}"
+            raise ConfigError(msg)
         self._model_name = model
         self._device = device
         self._batch_size = batch_size
+        self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        self._run = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -131,6 +143,10 @@ class SentenceTransformerEmbedder:
                     msg = "sentence-transformers is not installed: pip install sentence-transformers"
                     raise ModelLoadError(msg) from exc
                 target = self._resolve()
+                if self._threads is not None:
+                    import torch
+
+                    torch.set_num_threads(self._threads)
                 try:
                     self._model = SentenceTransformer(target, device=self._device)
                 except Exception as exc:
@@ -143,7 +159,8 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         model = self._load()
-        vectors = model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False)
+        with self._run:
+            vectors = model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False)
         return _normalize(vectors)
 
 
@@ -181,17 +198,18 @@ class FunctionEmbedder:
         return _normalize(vectors)
 
 
-def resolve_embedder(spec: Embedder | str | Any | None) -> Embedder:
+def resolve_embedder(spec: Embedder | str | Any | None, threads: int | None = None) -> Embedder:
     """Turn what the user passed as ``embedder=`` into an :class:`Embedder`.
 
     Args:
         spec: ``None`` (the default MiniLM), a model name or path, an :class:`Embedder`,
             a LangChain/LlamaIndex embedding object, or a function of a list of texts.
+        threads: Torch threads of a sentence-transformers model made here (see :class:`SentenceTransformerEmbedder`).
     """
     if spec is None:
-        return SentenceTransformerEmbedder()
+        return SentenceTransformerEmbedder(threads=threads)
     if isinstance(spec, str):
-        return SentenceTransformerEmbedder(spec)
+        return SentenceTransformerEmbedder(spec, threads=threads)
     if isinstance(spec, Embedder):
         return spec
     return FunctionEmbedder(spec)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ._errors import StoreError, StoreUnavailableError
 from ._journal import DUMMY, Batch, Row, chunks, version_from_document
 from ._types import Scope, Version
 
-__all__ = ["JournaledWrites", "chroma_error"]
+__all__ = ["ChromaJournal", "FileJournal", "Journal", "JournaledWrites", "NoJournal", "chroma_error"]
 
 _DUMMY = DUMMY
 _CHUNK = 4_000_000
@@ -28,12 +30,121 @@ def chroma_error(exc: Exception, what: str) -> StoreError:
     return StoreError(f"Chroma failed to {what}: {text}")
 
 
+class ChromaJournal:
+    """Journal records as rows of a Chroma collection (a store shared through a server)."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client, self._name = client, name
+        self._col: Any = None
+
+    def _collection(self) -> Any:
+        if self._col is None:
+            self._col = self._client.get_or_create_collection(self._name, embedding_function=None)
+        return self._col
+
+    def record(self, record: str, batch: Batch) -> None:
+        """Store a batch under ``record`` (one upsert, in pieces of at most 4 M characters)."""
+        parts = chunks(batch.to_json(), _CHUNK)
+        at = time.time()
+        self._collection().upsert(
+            ids=[f"{record}:{i}" for i in range(len(parts))],
+            embeddings=[_DUMMY] * len(parts),
+            documents=parts,
+            metadatas=[{"record": record, "part": i, "parts": len(parts), "at": at} for i in range(len(parts))],
+        )
+
+    def forget(self, record: str) -> None:
+        """Drop a record."""
+        self._collection().delete(where={"record": record})
+
+    def pending(self, min_age: float) -> list[tuple[str, Batch | None]]:
+        """Records at least ``min_age`` seconds old, oldest first (None for an incomplete one)."""
+        got = self._collection().get(include=["documents", "metadatas"])
+        records: dict[str, dict[int, str]] = {}
+        info: dict[str, tuple[float, int]] = {}
+        for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
+            records.setdefault(str(meta["record"]), {})[int(meta["part"])] = doc
+            info[str(meta["record"])] = (float(meta["at"]), int(meta["parts"]))
+        now = time.time()
+        out: list[tuple[str, Batch | None]] = []
+        for record in sorted(records, key=lambda r: info[r][0]):
+            at, n = info[record]
+            if now - at >= min_age:
+                parts = records[record]
+                out.append((record, Batch.from_json("".join(parts[i] for i in range(n))) if len(parts) == n else None))
+        return out
+
+
+class FileJournal:
+    """Journal records as files in the store's folder (a local store: one writing process holds the lock).
+
+    A record is written to a temporary name, flushed to disk and renamed, so a record file is
+    always whole; a crash while writing it leaves only the temporary file, which is ignored.
+    """
+
+    def __init__(self, folder: Path, prefix: str) -> None:
+        self._folder, self._prefix = folder, prefix
+
+    def _path(self, record: str) -> Path:
+        return self._folder / f"{self._prefix}{record}.json"
+
+    def record(self, record: str, batch: Batch) -> None:
+        """Store a batch under ``record``."""
+        self._folder.mkdir(parents=True, exist_ok=True)
+        tmp = self._folder / f".{self._prefix}{record}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(batch.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self._path(record))
+
+    def forget(self, record: str) -> None:
+        """Drop a record."""
+        self._path(record).unlink(missing_ok=True)
+
+    def pending(self, min_age: float) -> list[tuple[str, Batch | None]]:
+        """Records at least ``min_age`` seconds old, oldest first."""
+        if not self._folder.is_dir():
+            return []
+        for tmp in self._folder.glob(f".{self._prefix}*.tmp"):  # cut short before its rename: never applied
+            tmp.unlink(missing_ok=True)
+        now = time.time()
+        files = sorted(self._folder.glob(f"{self._prefix}*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+        out: list[tuple[str, Batch | None]] = []
+        for path in files:
+            if now - path.stat().st_mtime < min_age:
+                continue
+            record = path.name[len(self._prefix) : -len(".json")]
+            try:
+                out.append((record, Batch.from_json(path.read_text(encoding="utf-8"))))
+            except (ValueError, KeyError, TypeError):
+                out.append((record, None))
+        return out
+
+
+class NoJournal:
+    """No journal: an in-memory store does not outlive its process, so there is nothing to complete."""
+
+    def record(self, record: str, batch: Batch) -> None:
+        """Nothing to record."""
+
+    def forget(self, record: str) -> None:
+        """Nothing to drop."""
+
+    def pending(self, min_age: float) -> list[tuple[str, Batch | None]]:
+        """Never any."""
+        return []
+
+
+Journal = ChromaJournal | FileJournal | NoJournal
+
+
 class JournaledWrites:
     """Writes through the journal, history and log reads (a mixin of :class:`~asem_core._store.ChromaStore`)."""
 
     _history: Any
     _oplog: Any
-    _journal: Any
+    journal: Journal
 
     def _collection(self, scope: Scope, kind: str, create: bool = True) -> Any:
         raise NotImplementedError
@@ -53,14 +164,8 @@ class JournaledWrites:
         if not batch:
             return
         record = record or uuid.uuid4().hex
-        parts = chunks(batch.to_json(), _CHUNK)
         try:
-            self._journal.upsert(
-                ids=[f"{record}:{i}" for i in range(len(parts))],
-                embeddings=[_DUMMY] * len(parts),
-                documents=parts,
-                metadatas=[{"record": record, "part": i, "parts": len(parts), "at": time.time(), "scope": batch.scope.key} for i in range(len(parts))],
-            )
+            self.journal.record(record, batch)
         except Exception as exc:
             raise chroma_error(exc, f"record a batch of writes in scope {batch.scope}") from exc
         self.write_rows(batch)
@@ -69,7 +174,7 @@ class JournaledWrites:
     def forget(self, record: str) -> None:
         """Drop a journal record (its batch is written, or was undone)."""
         try:
-            self._journal.delete(where={"record": record})
+            self.journal.forget(record)
         except Exception as exc:
             raise chroma_error(exc, "clear the journal") from exc
 
@@ -110,24 +215,9 @@ class JournaledWrites:
     def pending(self, min_age: float = 0.0) -> list[tuple[str, Batch | None]]:
         """Journal records older than ``min_age`` seconds, oldest first: (record id, batch or None when incomplete)."""
         try:
-            got = self._journal.get(include=["documents", "metadatas"])
+            return self.journal.pending(min_age)
         except Exception as exc:
             raise chroma_error(exc, "read the journal") from exc
-        records: dict[str, dict[int, str]] = {}
-        info: dict[str, tuple[float, int]] = {}
-        for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
-            records.setdefault(str(meta["record"]), {})[int(meta["part"])] = doc
-            info[str(meta["record"])] = (float(meta["at"]), int(meta["parts"]))
-        out: list[tuple[str, Batch | None]] = []
-        now = time.time()
-        for record in sorted(records, key=lambda r: info[r][0]):
-            at, n = info[record]
-            if now - at < min_age:
-                continue
-            parts = records[record]
-            whole = len(parts) == n
-            out.append((record, Batch.from_json("".join(parts[i] for i in range(n))) if whole else None))
-        return out
 
     def recover(self, min_age: float = 0.0) -> int:
         """Complete the batches a killed process left half-written (see :mod:`asem_core._journal`).

@@ -7,7 +7,8 @@ Layout (``P`` is the store's collection prefix)::
     P i_<scopekey>  intent embedding (raw content) of each note of that scope
     P history       every version of every note (JSON snapshot per version), keyed by scope
     P oplog         every operation with its reason
-    P journal       batches being written (see :mod:`asem_core._journal`)
+    P journal       batches being written, through a server (see :mod:`asem_core._journal`);
+                    a local folder keeps them as files in ``journal/``, an in-memory store needs none
 
 A collection per scope keeps scoped search as fast as an unfiltered query (filtered queries
 are much slower in Chroma 1.5) and makes isolation structural rather than a filter.
@@ -24,7 +25,7 @@ import numpy as np
 
 from ._errors import InvalidInputError, SchemaVersionError, StoreError, StoreUnavailableError
 from ._journal import DUMMY, Batch, record_to_note
-from ._journal_store import JournaledWrites, chroma_error
+from ._journal_store import ChromaJournal, FileJournal, Journal, JournaledWrites, NoJournal, chroma_error
 from ._lock import acquire_folder_lock, first_hold, release_folder_lock
 from ._types import Note, Scope
 
@@ -44,16 +45,16 @@ class ChromaStore(JournaledWrites):
         embedder_name: Recorded in the store on creation; the recorded name is readable as ``embedder_name``.
     """
 
-    def __init__(self, client: Any, prefix: str = "asem_", embedder_name: str = "", lock_key: str | None = None) -> None:
+    def __init__(self, client: Any, prefix: str = "asem_", embedder_name: str = "", lock_key: str | None = None, journal: Journal | None = None) -> None:
         self._client = client
         self.lock_key = lock_key
         self.prefix = prefix
+        self.journal: Journal = journal if journal is not None else ChromaJournal(client, f"{prefix}journal")
         self._collections: dict[str, Any] = {}
         try:
             self._meta = client.get_or_create_collection(f"{prefix}meta", embedding_function=None)
             self._history = client.get_or_create_collection(f"{prefix}history", embedding_function=None)
             self._oplog = client.get_or_create_collection(f"{prefix}oplog", embedding_function=None)
-            self._journal = client.get_or_create_collection(f"{prefix}journal", embedding_function=None)
         except Exception as exc:
             raise chroma_error(exc, "open the store") from exc
         self._check_schema(embedder_name)
@@ -98,14 +99,14 @@ class ChromaStore(JournaledWrites):
             if ephemeral:
                 client = chromadb.EphemeralClient(settings=settings)
                 # Ephemeral clients of one process share their data: a unique prefix isolates this store.
-                return cls(client, prefix=f"asem{uuid.uuid4().hex[:12]}_", embedder_name=embedder_name)
+                return cls(client, prefix=f"asem{uuid.uuid4().hex[:12]}_", embedder_name=embedder_name, journal=NoJournal())
             assert path is not None
             folder = Path(path).expanduser()
             folder.mkdir(parents=True, exist_ok=True)
             key = acquire_folder_lock(folder, lock_timeout)
             try:
                 client = chromadb.PersistentClient(path=str(folder), settings=settings)
-                store = cls(client, prefix=prefix, embedder_name=embedder_name, lock_key=key)
+                store = cls(client, prefix=prefix, embedder_name=embedder_name, lock_key=key, journal=FileJournal(folder / "journal", prefix))
                 if first_hold(key):  # no other open store of this process can be mid-batch
                     store.recover(0.0)
                 return store

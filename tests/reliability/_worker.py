@@ -5,6 +5,7 @@ import sys
 import time
 
 from asem_core import ASEM
+from asem_core._journal_store import FileJournal
 from asem_core.locomo import load_locomo
 
 
@@ -47,7 +48,7 @@ def crash_items(conv_file: str, n: int) -> list[dict]:
 
 
 def _crashpoint(target: str, conv_file: str, n: int, batch: int, kill_at: int) -> None:
-    """Count every Chroma write (collection creation, upsert, add, update, delete) once the store is open.
+    """Count every write (Chroma: collection creation, upsert, add, update, delete; journal files: record, forget) once the store is open.
 
     With ``kill_at`` > 0 the process exits (as kill -9 would: no cleanup) just before that write.
     Prints the number of writes of an uninterrupted run.
@@ -70,6 +71,8 @@ def _crashpoint(target: str, conv_file: str, n: int, batch: int, kill_at: int) -
     for name in ("upsert", "add", "update", "delete"):
         setattr(collection_mod.Collection, name, wrap(getattr(collection_mod.Collection, name)))
     client_mod.Client.get_or_create_collection = wrap(client_mod.Client.get_or_create_collection)
+    for name in ("record", "forget"):
+        setattr(FileJournal, name, wrap(getattr(FileJournal, name)))
     mem = ASEM(url=target) if target.startswith("http") else ASEM(path=target)
     items = crash_items(conv_file, n)
     counter["armed"] = True
