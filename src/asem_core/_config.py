@@ -99,8 +99,10 @@ class ASEMConfig:
     """Largest accepted text; longer input is rejected with InvalidInputError."""
     keywords_per_note: int = 8
     """Keywords extracted for each note."""
-    embed_mode: Literal["joint", "mean"] = "joint"
-    """How the joint embedding is made: embed the joint text, or average content and meta vectors."""
+    embed_mode: Literal["joint", "mean", "single"] = "joint"
+    """How the joint embedding is made: embed the joint text (``"joint"``), average content and meta
+    vectors (``"mean"``), or reuse the raw text's intent vector (``"single"``: one embedding pass
+    per fact, the fastest ingest; see README, Benchmark: speed)."""
     llm_stages: tuple[str, ...] = ("construct", "manage", "link")
     """Ingest stages that use the LLM when one is given (``llm=``): ``"construct"`` (facts,
     keywords, tags, context), ``"manage"`` (the prompted manager, when no manager is named) and
@@ -180,8 +182,8 @@ class ASEMConfig:
         if self.llm_calls_per_turn is not None and not (isinstance(self.llm_calls_per_turn, (int, float)) and self.llm_calls_per_turn > 0):
             msg = f"ASEMConfig.llm_calls_per_turn must be a positive number or None, got {self.llm_calls_per_turn!r}"
             raise ConfigError(msg)
-        if self.embed_mode not in ("joint", "mean"):
-            msg = f"ASEMConfig.embed_mode must be 'joint' or 'mean', got {self.embed_mode!r}"
+        if self.embed_mode not in ("joint", "mean", "single"):
+            msg = f"ASEMConfig.embed_mode must be 'joint', 'mean' or 'single', got {self.embed_mode!r}"
             raise ConfigError(msg)
         if self.assistant_turns not in ("all", "content", "none"):
             msg = f"ASEMConfig.assistant_turns must be 'all', 'content' or 'none', got {self.assistant_turns!r}"

@@ -192,6 +192,8 @@ class IngestPipeline:
         missing = [n for n in notes if n.id not in known]
         fresh = dict(zip((n.id for n in missing), self._embed([n.content for n in missing]))) if missing else {}
         intents = np.stack([known[n.id] if n.id in known else fresh[n.id] for n in notes]).astype(np.float32)
+        if self.config.embed_mode == "single":  # one pass: the note is searched by its raw-text vector
+            return intents.copy(), intents
         if self.config.embed_mode == "mean":
             metas = self._embed([joint_text("", n.keywords, n.tags, n.context, n.speaker) for n in notes])
             joint = intents + metas

@@ -30,6 +30,12 @@ def chroma_error(exc: Exception, what: str) -> StoreError:
     return StoreError(f"Chroma failed to {what}: {text}")
 
 
+def _upsert_rows(collection: Any, rows: Sequence[Row]) -> None:
+    """Upsert rows looked up by id only (history, log)."""
+    if rows:
+        collection.upsert(ids=[r.id for r in rows], embeddings=[_DUMMY] * len(rows), documents=[r.document for r in rows], metadatas=[r.metadata for r in rows])
+
+
 class ChromaJournal:
     """Journal records as rows of a Chroma collection (a store shared through a server)."""
 
@@ -182,13 +188,7 @@ class JournaledWrites:
         """Write a batch's rows in the order history -> notes -> intent vectors -> utilities -> log."""
         scope = batch.scope
         try:
-            if batch.history:
-                self._history.upsert(
-                    ids=[r.id for r in batch.history],
-                    embeddings=[_DUMMY] * len(batch.history),
-                    documents=[r.document for r in batch.history],
-                    metadatas=[r.metadata for r in batch.history],
-                )
+            _upsert_rows(self._history, batch.history)
             full = [r for r in batch.notes if r.embedding is not None]
             partial = [r for r in batch.notes if r.embedding is None]
             if full:
@@ -202,13 +202,7 @@ class JournaledWrites:
                 self._collection(scope, "i").upsert(ids=list(batch.intents), embeddings=[v.tolist() for v in batch.intents.values()])
             if partial:  # metadata merged into stored rows; ids no longer stored are skipped by Chroma
                 self._collection(scope, "n").update(ids=[r.id for r in partial], metadatas=[r.metadata for r in partial])
-            if batch.log:
-                self._oplog.upsert(
-                    ids=[r.id for r in batch.log],
-                    embeddings=[_DUMMY] * len(batch.log),
-                    documents=[r.document for r in batch.log],
-                    metadatas=[r.metadata for r in batch.log],
-                )
+            _upsert_rows(self._oplog, batch.log)
         except Exception as exc:
             raise chroma_error(exc, f"write {len(batch.notes)} note row(s) in scope {scope}") from exc
 

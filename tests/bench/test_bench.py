@@ -92,10 +92,34 @@ def test_bench_perf_cli_smoke(tmp_path, capsys):
 
     out = tmp_path / "perf.json"
     store = tmp_path / "stores"
-    assert bench_main(["perf", "--ingest-texts", "96", "--sizes", "300", "--queries", "6", "--store", str(store), "--out", str(out)]) == 0
+    args = [
+        "perf",
+        "--ingest-texts",
+        "96",
+        "--sizes",
+        "300",
+        "--queries",
+        "6",
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        "--turns",
+        "24",
+        "--load-notes",
+        "100",
+    ]
+    assert bench_main(args) == 0
     printed = capsys.readouterr().out
     assert "ratio" in printed and "| 300 |" in printed
+    assert "LangChain Chroma.add_texts" in printed and "Start-up of a fresh process" in printed and "| 3 busy process(es) |" in printed
     data = json.loads(out.read_text())
+    turns = data["turns"]
+    assert turns["texts"] == 24 and min(turns[k] for k in ("raw_embedder_texts_per_s", "langchain_chroma_texts_per_s", "asem_texts_per_s")) > 0
+    assert turns["ratio_vs_langchain_chroma"] == pytest.approx(turns["asem_texts_per_s"] / turns["langchain_chroma_texts_per_s"])
+    assert data["startup"]["total_s"] == pytest.approx(sum(data["startup"][k] for k in ("import_s", "open_s", "first_add_s", "first_search_s")))
+    assert [(r["busy"], r["concurrent"]) for r in data["load"]] == [(0.0, 0.0), (1.0, 0.0), (3.0, 0.0), (0.0, 8.0)]
+    assert all(r["asem_p50_ms"] > 0 and r["bare_p50_ms"] > 0 for r in data["load"])
     ingest = data["ingest"]
     assert ingest["texts"] == 96 and ingest["asem_texts_per_s"] > 0 and ingest["raw_embedder_texts_per_s"] > 0
     assert ingest["ratio"] > 0 and ingest["ratio_vs_embed_and_chroma"] > 0

@@ -259,3 +259,10 @@ async def test_async_twins_of_reads_and_transfer(mem, tmp_path):
     assert (await mem.astats(user_id="u9"))["notes"] == 1
     assert await mem.aexport(tmp_path / "d.jsonl", user_id="u9") == 1
     assert await mem.aimport_(tmp_path / "d.jsonl") == 0  # the store already holds that note: nothing changes
+
+
+def test_single_pass_embedding_embeds_each_fact_once_and_still_finds_it(embedder):
+    mem = ASEM.ephemeral(embedder=embedder, embed_mode="single")
+    mem.add_many(["Maya adopted a beagle called Rufus.", "Maya works as a nurse in Porto.", "Maya plays chess on Sundays."], user_id="maya")
+    assert mem.stats(user_id="maya")["embedded_texts"] == 3
+    assert "beagle" in mem.search("What dog does Maya have?", user_id="maya")[0].note.content

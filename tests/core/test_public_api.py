@@ -106,6 +106,29 @@ def test_core_imports_no_framework():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_adapter_packages_import_their_framework_only_on_first_use():
+    import subprocess
+    import sys
+
+    for pkg, framework, name in (("asem_langchain", "langchain_core", "ASEMRetriever"), ("asem_llamaindex", "llama_index", "ValueAwareRerank")):
+        code = (
+            f"import sys, {pkg}; assert '{framework}' not in sys.modules, 'eager import'; "
+            f"from {pkg} import {name}; assert '{framework}' in sys.modules; assert '{name}' in dir({pkg})"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_embedder_threads_are_checked():
+    from asem_core import ASEMConfig, ConfigError, SentenceTransformerEmbedder
+
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ConfigError, match="threads"):
+            SentenceTransformerEmbedder(threads=bad)
+        with pytest.raises(ConfigError, match="embed_threads"):
+            ASEMConfig(embed_threads=bad)
+    assert ASEMConfig(embed_threads=1).embed_threads == 1
+
+
 def test_every_public_call_has_an_async_twin_with_the_same_signature():
     import inspect
 

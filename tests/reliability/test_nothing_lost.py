@@ -262,3 +262,38 @@ def test_good_timestamps_still_parse():
     for vague in ("May 8", "10:00 UTC", "2023", "soon"):
         with pytest.raises(InvalidInputError):
             normalize_timestamp(vague)
+
+
+# ---------------------------------------------------------------------------- 3. the journal itself
+def test_a_local_store_journals_to_files_and_ignores_a_record_cut_short(tmp_path, embedder):
+    with ASEM(path=tmp_path, embedder=embedder) as mem:
+        mem.add("Gus collects stamps.", user_id="gus")
+        assert list((tmp_path / "journal").iterdir()) == []  # each record is dropped once its batch is written
+        before = _rows(mem)
+    (tmp_path / "journal" / ".asem_deadbeef.tmp").write_text('{"scope": {"user_id": "gus"}, "hist')  # killed while writing it
+    with ASEM(path=tmp_path, embedder=embedder) as mem:
+        assert list((tmp_path / "journal").iterdir()) == []
+        assert _rows(mem) == before
+    mem = ASEM.ephemeral(embedder=embedder)
+    mem.add("In memory.", user_id="gus")
+    assert mem.store.pending() == []
+
+
+def test_concurrent_embeds_queue_and_give_the_same_vectors(embedder):
+    import threading
+
+    import numpy as np
+
+    texts = [f"Sentence number {i} about gardens and tea." for i in range(16)]
+    serial = embedder.embed(texts)
+    out: dict[int, Any] = {}
+
+    def run(i: int) -> None:
+        out[i] = embedder.embed(texts[i : i + 2])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(0, 16, 2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert np.allclose(np.concatenate([out[i] for i in range(0, 16, 2)]), serial, atol=1e-5)
