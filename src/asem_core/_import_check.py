@@ -9,7 +9,7 @@ from typing import Any
 
 from ._errors import InvalidInputError
 from ._ingest import check_metadata
-from ._text import normalize_timestamp, validate_text
+from ._text import normalize_timestamp, require_unicode, validate_text
 from ._types import Link, Note, OpType, Scope, Version
 
 __all__ = ["ExportFile", "LogLine", "NoteLine", "parse_export"]
@@ -74,10 +74,7 @@ def _string(value: object, what: str, allow_empty: bool = True, limit: int | Non
         raise _fail(f"{what} is empty")
     if limit is not None and len(value) > limit:
         raise _fail(f"{what} is longer than {limit} characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _fail(f"{what} is not valid Unicode (lone surrogates)") from None
+    require_unicode(value, what)
     return value
 
 

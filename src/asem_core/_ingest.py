@@ -26,7 +26,7 @@ from ._errors import InvalidInputError
 from ._linking import LinkJob, LLMLinker, evolve, link_new_note
 from ._retrieval import ScopeState
 from ._store import ChromaStore
-from ._text import normalize_timestamp, now_iso, validate_text
+from ._text import normalize_timestamp, now_iso, require_unicode, validate_text
 from ._types import Note, Operation, OpType, Scope
 from ._write import WritePlan, apply_plan
 from .llm import MeteredLLM
@@ -56,13 +56,13 @@ def _check_json_value(value: object, where: str, path: str) -> None:
             msg = f"{where}: metadata is nested deeper than {_MAX_DEPTH} levels (at {at})"
             raise InvalidInputError(msg)
         if isinstance(item, str):
-            _check_unicode(item, where, at)
+            require_unicode(item, f"{where}: metadata text at {at}")
         elif isinstance(item, Mapping):
             for key, sub in item.items():
                 if not isinstance(key, str):
                     msg = f"{where}: metadata keys must be strings, got {key!r} ({type(key).__name__}) at {at}"
                     raise InvalidInputError(msg)
-                _check_unicode(key, where, f"{at} key")
+                require_unicode(key, f"{where}: a metadata key at {at}")
                 stack.append((sub, f"{at}[{key!r}]", depth + 1))
         elif isinstance(item, (list, tuple)):
             stack.extend((sub, f"{at}[{i}]", depth + 1) for i, sub in enumerate(item))
@@ -72,14 +72,6 @@ def _check_json_value(value: object, where: str, path: str) -> None:
         elif item is not None and not isinstance(item, (bool, int, float)):
             msg = f"{where}: metadata must be JSON-serialisable; {at} is a {type(item).__name__}"
             raise InvalidInputError(msg)
-
-
-def _check_unicode(text: str, where: str, at: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        msg = f"{where}: metadata text at {at} is not valid Unicode (lone surrogates)"
-        raise InvalidInputError(msg) from exc
 
 
 def check_metadata(metadata: object, where: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ __all__ = [
     "merge_texts",
     "normalize_timestamp",
     "now_iso",
+    "require_unicode",
     "validate_text",
 ]
 
@@ -198,12 +199,17 @@ def validate_text(text: object, max_chars: int, what: str = "text") -> str:
     if len(text) > max_chars:
         msg = f"{what} has {len(text)} characters; the limit is {max_chars} (ASEMConfig.max_text_chars)"
         raise InvalidInputError(msg)
+    require_unicode(text, what)
+    return text
+
+
+def require_unicode(text: str, what: str) -> None:
+    """Raise :class:`InvalidInputError` naming ``what`` when ``text`` holds lone surrogates (it could not be stored)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        msg = f"{what} contains characters that are not valid Unicode (lone surrogates)"
+        msg = f"{what} is not valid Unicode (lone surrogates)"
         raise InvalidInputError(msg) from exc
-    return text
 
 
 _WORDS = re.compile(r"[a-z0-9']+")

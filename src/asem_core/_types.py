@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from ._errors import InvalidInputError
+from ._text import require_unicode
 
 __all__ = ["SUPERSEDED_BY", "SUPERSEDES", "Hit", "Link", "Note", "OpType", "Operation", "Scope", "Version"]
 
@@ -41,11 +42,7 @@ class Scope:
             if not value.strip() or len(value) > _SCOPE_MAX:
                 msg = f"{name} must be a non-empty string of at most {_SCOPE_MAX} characters"
                 raise InvalidInputError(msg)
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                msg = f"{name} is not valid Unicode (lone surrogates)"
-                raise InvalidInputError(msg) from exc
+            require_unicode(value, name)
 
     @property
     def key(self) -> str:

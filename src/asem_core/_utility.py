@@ -15,7 +15,7 @@ import numpy as np
 from ._config import ASEMConfig
 from ._errors import InvalidInputError, NoteNotFoundError, StoreError
 from ._retrieval import ScopeState, zscore
-from ._text import now_iso
+from ._text import now_iso, require_unicode
 from ._types import Note, Scope
 from ._write import WritePlan
 
@@ -68,11 +68,7 @@ def check_rewards(reward: float | Mapping[str, float], note_ids: Sequence[str] |
             msg = f"note_ids must hold non-empty note id strings, got {bad[0]!r}"
             raise InvalidInputError(msg)
         for i in note_ids:
-            try:
-                i.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                msg = f"note_ids holds an id that is not valid Unicode: {i!r}"
-                raise InvalidInputError(msg) from exc
+            require_unicode(i, "an id of note_ids")
     return scalar, per_note, note_ids
 
 
