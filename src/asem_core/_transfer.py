@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._errors import DataFormatError, StoreError
+from ._errors import DataFormatError, InvalidInputError, StoreError
 from ._import_check import ExportFile, LogLine, NoteLine, parse_export
 from ._journal import Batch
 from ._store import ChromaStore
@@ -30,8 +30,17 @@ _MAX_PROBLEMS = 50
 _CHUNK = 500
 
 
+def check_path(path: object, what: str) -> Path:
+    """``path`` as a :class:`Path`, or :class:`InvalidInputError` unless it is a str or an ``os.PathLike``."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        msg = f"{what} must be a file path (str or os.PathLike), got {path!r}"
+        raise InvalidInputError(msg)
+    return Path(path)
+
+
 def export_jsonl(store: ChromaStore, scopes: Sequence[Scope], path: str | os.PathLike[str]) -> int:
     """Write every note of ``scopes`` with its history, then each scope's operation log. Returns the note count."""
+    path = check_path(path, "export path")
     count = 0
     with open(path, "w", encoding="utf-8") as fh:
         for scope in scopes:
@@ -47,7 +56,7 @@ def export_jsonl(store: ChromaStore, scopes: Sequence[Scope], path: str | os.Pat
 def _read(path: str | os.PathLike[str]) -> tuple[list[tuple[int, object]], list[str]]:
     """The decoded JSON value of every non-blank line, and the lines that are not JSON."""
     try:
-        raw = Path(path).read_bytes()
+        raw = check_path(path, "import path").read_bytes()
     except OSError as exc:
         msg = f"{path}: cannot read the file ({exc})"
         raise DataFormatError(msg) from exc

@@ -229,6 +229,8 @@ def _bad_calls(mem: ASEM, nid: str) -> list[tuple[str, Any]]:
         ("note_ids None", lambda: mem.feedback(1.0, note_ids=[None], **u)),
         ("huge k", lambda: mem.search("tea", k=10_001, **u)),
         ("nan metadata", lambda: mem.add("t", metadata={"x": float("nan")}, **u)),
+        ("import None", lambda: mem.import_(None)),
+        ("export to a number", lambda: mem.export(5, **u)),
     ]
 
 
