@@ -16,7 +16,6 @@ from ._types import Scope, Version
 
 __all__ = ["ChromaJournal", "FileJournal", "Journal", "JournaledWrites", "NoJournal", "chroma_error"]
 
-_DUMMY = DUMMY
 _CHUNK = 4_000_000
 """Characters per journal row (a large batch is recorded in several rows of one upsert)."""
 
@@ -33,7 +32,7 @@ def chroma_error(exc: Exception, what: str) -> StoreError:
 def _upsert_rows(collection: Any, rows: Sequence[Row]) -> None:
     """Upsert rows looked up by id only (history, log)."""
     if rows:
-        collection.upsert(ids=[r.id for r in rows], embeddings=[_DUMMY] * len(rows), documents=[r.document for r in rows], metadatas=[r.metadata for r in rows])
+        collection.upsert(ids=[r.id for r in rows], embeddings=[DUMMY] * len(rows), documents=[r.document for r in rows], metadatas=[r.metadata for r in rows])
 
 
 class ChromaJournal:
@@ -54,7 +53,7 @@ class ChromaJournal:
         at = time.time()
         self._collection().upsert(
             ids=[f"{record}:{i}" for i in range(len(parts))],
-            embeddings=[_DUMMY] * len(parts),
+            embeddings=[DUMMY] * len(parts),
             documents=parts,
             metadatas=[{"record": record, "part": i, "parts": len(parts), "at": at} for i in range(len(parts))],
         )

@@ -33,7 +33,6 @@ __all__ = ["SCHEMA_VERSION", "ChromaStore"]
 
 SCHEMA_VERSION = 1
 _PAGE = 5000
-_DUMMY = DUMMY
 
 
 class ChromaStore(JournaledWrites):
@@ -133,7 +132,7 @@ class ChromaStore(JournaledWrites):
         got = self._meta.get(ids=["schema"], include=["metadatas"])
         if not got["ids"]:
             self.embedder_name = embedder_name or "unknown"
-            self._meta.upsert(ids=["schema"], embeddings=[_DUMMY], metadatas=[{"version": SCHEMA_VERSION, "embedder": self.embedder_name}])
+            self._meta.upsert(ids=["schema"], embeddings=[DUMMY], metadatas=[{"version": SCHEMA_VERSION, "embedder": self.embedder_name}])
             return
         meta = got["metadatas"][0] or {}
         version = int(meta.get("version", 0))
@@ -153,7 +152,7 @@ class ChromaStore(JournaledWrites):
             try:
                 if create:
                     col = self._client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
-                    self._meta.upsert(ids=[f"scope:{scope.key}"], embeddings=[_DUMMY], metadatas=[{"kind": "scope", **scope.to_dict()}])
+                    self._meta.upsert(ids=[f"scope:{scope.key}"], embeddings=[DUMMY], metadatas=[{"kind": "scope", **scope.to_dict()}])
                 else:
                     col = self._client.get_collection(name, embedding_function=None)
             except Exception as exc:

@@ -77,17 +77,33 @@ def _read(path: str | os.PathLike[str]) -> tuple[list[tuple[int, object]], list[
     return values, problems
 
 
-def _cross_check(store: ChromaStore, parsed: ExportFile) -> list[str]:
+@dataclass
+class _Stored:
+    """What the store already holds of the file's ids, read once: history (note id -> {(scope key, version)}) and log owners."""
+
+    history: dict[str, set[tuple[str, int]]]
+    log_owner: dict[str, str]
+
+    @classmethod
+    def read(cls, store: ChromaStore, parsed: ExportFile) -> _Stored:
+        ids = [e.note.id for e in parsed.notes]
+        history: dict[str, set[tuple[str, int]]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            for row in store.history_rows(ids[start : start + _CHUNK]):
+                history.setdefault(str(row.metadata.get("note_id")), set()).add((str(row.metadata.get("scope")), int(row.metadata.get("version", 0))))
+        log_ids = [str(x.row["id"]) for x in parsed.log]
+        log_owner: dict[str, str] = {}
+        for start in range(0, len(log_ids), _CHUNK):
+            log_owner.update(store.log_owners(log_ids[start : start + _CHUNK]))
+        return cls(history, log_owner)
+
+
+def _cross_check(store: ChromaStore, parsed: ExportFile, stored: _Stored) -> list[str]:
     """Problems between the file and the store: ids of another scope, links to unknown notes, repeated log ids."""
     problems: list[str] = []
-    ids = [e.note.id for e in parsed.notes]
-    owners: dict[str, set[str]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for row in store.history_rows(ids[start : start + _CHUNK]):
-            owners.setdefault(str(row.metadata.get("note_id")), set()).add(str(row.metadata.get("scope")))
     in_file = {(e.note.scope.key, e.note.id) for e in parsed.notes}
     for entry in parsed.notes:
-        others = owners.get(entry.note.id, set()) - {entry.note.scope.key}
+        others = {key for key, _ in stored.history.get(entry.note.id, set())} - {entry.note.scope.key}
         if others:
             problems.append(f"line {entry.line}: note id {entry.note.id!r} belongs to another scope in this store")
         missing = sorted({lk.target for lk in entry.note.links if (entry.note.scope.key, lk.target) not in in_file})
@@ -97,16 +113,12 @@ def _cross_check(store: ChromaStore, parsed: ExportFile) -> list[str]:
             if lost:
                 problems.append(f"line {entry.line}: links to note(s) {lost[:5]} that are neither in the file nor in scope {entry.note.scope}")
     seen: dict[str, int] = {}
-    log_ids = [str(x.row["id"]) for x in parsed.log]
-    log_owner: dict[str, str] = {}
-    for start in range(0, len(log_ids), _CHUNK):
-        log_owner.update(store.log_owners(log_ids[start : start + _CHUNK]))
     for log in parsed.log:
         row_id = str(log.row["id"])
         first = seen.setdefault(row_id, log.line)
         if first != log.line:
             problems.append(f"line {log.line}: log id {row_id!r} already appears on line {first}")
-        elif log_owner.get(row_id, log.scope.key) != log.scope.key:
+        elif stored.log_owner.get(row_id, log.scope.key) != log.scope.key:
             problems.append(f"line {log.line}: log id {row_id!r} belongs to another scope in this store")
     return problems
 
@@ -123,15 +135,10 @@ class _ScopeImport:
     record: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-def _plan(store: ChromaStore, scope: Scope, notes: list[NoteLine], logs: list[LogLine], embed: EmbedNotes) -> _ScopeImport:
+def _plan(store: ChromaStore, scope: Scope, notes: list[NoteLine], logs: list[LogLine], known: _Stored, embed: EmbedNotes) -> _ScopeImport:
     ids = [e.note.id for e in notes]
     stored = {n.id: n for start in range(0, len(ids), _CHUNK) for n in store.get_notes(scope, ids[start : start + _CHUNK])[0]}
-    have = {
-        (str(r.metadata.get("note_id")), int(r.metadata.get("version", 0)))
-        for start in range(0, len(ids), _CHUNK)
-        for r in store.history_rows(ids[start : start + _CHUNK])
-        if r.metadata.get("scope") == scope.key
-    }
+    have = {(nid, version) for nid in ids for key, version in known.history.get(nid, set()) if key == scope.key}
     write = [e.note for e in notes if e.note.id not in stored or stored[e.note.id].version < e.note.version]
     job = _ScopeImport(scope, Batch(scope), Batch(scope), [n.id for n in write if n.id not in stored], not store.has_scope(scope))
     job.batch.put_versions([v for e in notes for v in e.history if (v.note.id, v.note.version) not in have])
@@ -143,9 +150,8 @@ def _plan(store: ChromaStore, scope: Scope, notes: list[NoteLine], logs: list[Lo
         old, vectors = store.get_notes(scope, replaced, embeddings=True)
         old_intents = store.intent_embeddings(scope, replaced)
         job.restore.put_notes(old, vectors, None, utility=True)
-        job.restore.intents.update({k: v for k, v in old_intents.items()})
-    known = store.log_owners([str(x.row["id"]) for x in logs])
-    job.batch.put_log([x.row for x in logs if str(x.row["id"]) not in known])
+        job.restore.intents.update(old_intents)
+    job.batch.put_log([x.row for x in logs if str(x.row["id"]) not in known.log_owner])
     return job
 
 
@@ -172,8 +178,9 @@ def import_jsonl(store: ChromaStore, path: str | os.PathLike[str], embed: EmbedN
     values, problems = _read(path)
     parsed = parse_export(values, max_text_chars)
     problems += parsed.problems
+    known = _Stored.read(store, parsed) if not problems else _Stored({}, {})
     if not problems:
-        problems += _cross_check(store, parsed)
+        problems += _cross_check(store, parsed, known)
     if problems:
         more = f"\n... and {len(problems) - _MAX_PROBLEMS} more" if len(problems) > _MAX_PROBLEMS else ""
         msg = f"{path}: not a valid ASEM export, nothing was imported ({len(problems)} problem(s)):\n" + "\n".join(problems[:_MAX_PROBLEMS]) + more
@@ -183,7 +190,7 @@ def import_jsonl(store: ChromaStore, path: str | os.PathLike[str], embed: EmbedN
         groups.setdefault(entry.note.scope.key, (entry.note.scope, [], []))[1].append(entry)
     for log in parsed.log:
         groups.setdefault(log.scope.key, (log.scope, [], []))[2].append(log)
-    jobs = [_plan(store, scope, notes, logs, embed) for scope, notes, logs in groups.values()]
+    jobs = [_plan(store, scope, notes, logs, known, embed) for scope, notes, logs in groups.values()]
     done: list[_ScopeImport] = []
     try:
         for job in jobs:

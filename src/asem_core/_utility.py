@@ -14,14 +14,13 @@ import numpy as np
 
 from ._config import ASEMConfig
 from ._errors import InvalidInputError, NoteNotFoundError, StoreError
+from ._journal import DUMMY
 from ._retrieval import ScopeState, zscore
 from ._text import now_iso, require_unicode
 from ._types import Note, Scope
 from ._write import WritePlan
 
 __all__ = ["UtilityTable", "check_reward", "check_rewards", "ema", "feedback_plans", "value_rerank"]
-
-_DUMMY = [1.0]
 
 
 def check_reward(reward: object) -> float:
@@ -181,7 +180,7 @@ class UtilityTable:
         now = now_iso()
         self._col.upsert(
             ids=unique,
-            embeddings=[_DUMMY] * len(unique),
+            embeddings=[DUMMY] * len(unique),
             metadatas=[{"q": new[k], "uses": current[k][1] + 1, "updated": now} for k in unique],
         )
         return new
