@@ -32,6 +32,7 @@ from ._errors import (
     StoreLockedError,
     StoreUnavailableError,
 )
+from ._filters import matches_filter
 from ._prompt import format_memories
 from ._types import Hit, Link, Note, Operation, OpType, Scope, Version
 from ._utility import value_rerank
@@ -77,6 +78,7 @@ __all__ = [
     "__version__",
     "default_home",
     "format_memories",
+    "matches_filter",
     "offline_minilm_path",
     "open_memory",
     "value_rerank",

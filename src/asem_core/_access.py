@@ -117,6 +117,39 @@ class NoteAccess(IngestPipeline):
             self._apply(plan, state)
             return plan.ops[0]
 
+    def delete_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "delete_all"
+    ) -> list[Operation]:
+        """Mark every note of a scope and the narrower scopes beneath it deleted.
+
+        Soft, like :meth:`delete`: each note keeps its versions in :meth:`history` and the log
+        records one DELETE per note. One atomic write per scope.
+
+        Returns:
+            One DELETE operation per note that was valid.
+
+        Raises:
+            InvalidInputError: No scope id was given (the whole store is never wiped by accident).
+        """
+        scope = Scope(user_id, agent_id, session_id)
+        if scope.is_global:
+            msg = "delete_all needs user_id, agent_id or session_id"
+            raise InvalidInputError(msg)
+        done: list[Operation] = []
+        with self._lock:
+            for owner in self._covered(scope):
+                notes = [n for n in self.store.iter_notes(owner) if n.valid]
+                if not notes:
+                    continue
+                state = self._state(owner)
+                plan = WritePlan(owner, now_iso(), base={n.id: n for n in notes})
+                for note in notes:
+                    plan.change(note.id, OpType.DELETE, reason).valid = False
+                    plan.ops.append(Operation(OpType.DELETE, note.id, reason, "", note.id))
+                self._apply(plan, state)
+                done += plan.ops
+        return done
+
     def history(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
         """Every version of a note, oldest first."""
         owner, _ = self._find(note_id, Scope(user_id, agent_id, session_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ._answering import Answer
@@ -81,6 +81,8 @@ class ASEM(MemoryCore):
         session_id: str | None = None,
         link_adjacent: bool | None = None,
         manage: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+        chunk_size: int = 32,
     ) -> list[Operation]:
         """Async :meth:`~asem_core.ASEM.add_many` (in a worker thread; the event loop is not blocked)."""
         return await asyncio.to_thread(
@@ -91,6 +93,8 @@ class ASEM(MemoryCore):
             session_id=session_id,
             link_adjacent=link_adjacent,
             manage=manage,
+            progress=progress,
+            chunk_size=chunk_size,
         )
 
     async def asearch(
@@ -102,9 +106,12 @@ class ASEM(MemoryCore):
         session_id: str | None = None,
         k: int | None = None,
         min_similarity: float | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> list[Hit]:
         """Async :meth:`~asem_core.ASEM.search` (in a worker thread; the event loop is not blocked)."""
-        return await asyncio.to_thread(self.search, query, user_id=user_id, agent_id=agent_id, session_id=session_id, k=k, min_similarity=min_similarity)
+        return await asyncio.to_thread(
+            self.search, query, user_id=user_id, agent_id=agent_id, session_id=session_id, k=k, min_similarity=min_similarity, filters=filters
+        )
 
     async def afeedback(
         self,
@@ -159,6 +166,12 @@ class ASEM(MemoryCore):
     ) -> Operation:
         """Async :meth:`~asem_core.ASEM.delete` (in a worker thread; the event loop is not blocked)."""
         return await asyncio.to_thread(self.delete, note_id, user_id=user_id, agent_id=agent_id, session_id=session_id, reason=reason)
+
+    async def adelete_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None, reason: str = "delete_all"
+    ) -> list[Operation]:
+        """Async :meth:`~asem_core.ASEM.delete_all` (in a worker thread; the event loop is not blocked)."""
+        return await asyncio.to_thread(self.delete_all, user_id=user_id, agent_id=agent_id, session_id=session_id, reason=reason)
 
     async def ahistory(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
         """Async :meth:`~asem_core.ASEM.history` (in a worker thread; the event loop is not blocked)."""

@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ._errors import ConfigError, ModelLoadError
+from ._quiet import quiet_loading
 
 __all__ = ["DEFAULT_EMBEDDER", "Embedder", "FunctionEmbedder", "SentenceTransformerEmbedder", "offline_minilm_path", "resolve_embedder"]
 
@@ -148,7 +149,8 @@ class SentenceTransformerEmbedder:
 
                     torch.set_num_threads(self._threads)
                 try:
-                    self._model = SentenceTransformer(target, device=self._device)
+                    with quiet_loading(f"embedder {target}"):
+                        self._model = SentenceTransformer(target, device=self._device)
                 except Exception as exc:
                     msg = f"cannot load embedding model {self._model_name!r} (resolved to {target!r}): {exc}"
                     raise ModelLoadError(msg) from exc

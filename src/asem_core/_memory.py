@@ -6,7 +6,8 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
@@ -18,6 +19,7 @@ from ._config import MAX_K, ASEMConfig
 from ._construction import HeuristicEnricher, LLMEnricher
 from ._embedder import Embedder, resolve_embedder
 from ._errors import ConfigError, InvalidInputError
+from ._filters import check_filters, matches_filter, note_field
 from ._ingest import check_metadata, is_assistant, message_parts
 from ._linking import LLMLinker
 from ._retrieval import ScopeState, two_phase_search
@@ -182,6 +184,8 @@ class MemoryCore(NoteAccess):
         session_id: str | None = None,
         link_adjacent: bool | None = None,
         manage: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+        chunk_size: int = 32,
     ) -> list[Operation]:
         """Add many facts in one batch (embedding, neighbour search and writes are batched).
 
@@ -193,6 +197,10 @@ class MemoryCore(NoteAccess):
             link_adjacent: Link consecutive items ("follows"); default from the config.
             manage: False skips the memory manager: every item becomes a new note (links and
                 note construction still apply). Used for keyed stores and experience notes.
+            progress: Called as ``progress(done, total)`` after each chunk of ``chunk_size`` items
+                (and once with ``(0, total)`` before the first). With it, the items are written in
+                chunks, each one atomic write; without it, in one.
+            chunk_size: Items per chunk when ``progress`` is given.
 
         Returns:
             One operation per item, in order. Items whose ``metadata["source_id"]`` is already
@@ -203,11 +211,25 @@ class MemoryCore(NoteAccess):
         """
         scope = Scope(user_id, agent_id, session_id)
         parsed = self._parse_items(items)
+        if progress is not None and not callable(progress):
+            msg = f"progress must be a callable (done, total) or None, got {type(progress).__name__}"
+            raise InvalidInputError(msg)
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            msg = f"chunk_size must be a positive integer, got {chunk_size!r}"
+            raise InvalidInputError(msg)
         if not parsed:
             return []
         adjacent = self.config.link_adjacent if link_adjacent is None else link_adjacent
-        with self._lock:
-            return self._ingest(scope, parsed, adjacent, manage)
+        if progress is None:
+            with self._lock:
+                return self._ingest(scope, parsed, adjacent, manage)
+        ops: list[Operation] = []
+        progress(0, len(parsed))
+        for start in range(0, len(parsed), chunk_size):
+            with self._lock:
+                ops += self._ingest(scope, parsed[start : start + chunk_size], adjacent, manage)
+            progress(min(start + chunk_size, len(parsed)), len(parsed))
+        return ops
 
     # ------------------------------------------------------------------ search and feedback
     def search(
@@ -219,6 +241,7 @@ class MemoryCore(NoteAccess):
         session_id: str | None = None,
         k: int | None = None,
         min_similarity: float | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> list[Hit]:
         """Two-phase, value-aware search in a scope and the narrower scopes beneath it.
 
@@ -234,6 +257,10 @@ class MemoryCore(NoteAccess):
             k: Hits to return (default ``config.k2``).
             min_similarity: Drop hits whose cosine similarity to the query is below this
                 (``Hit.similarity``); default: keep every hit.
+            filters: Only notes whose metadata (or note fields) match, e.g.
+                ``{"speaker": "Caroline", "timestamp": {"$gte": "2023-05-01"}}``; operators
+                ``$eq $ne $gt $gte $lt $lte $in $nin $contains``, ``$and`` / ``$or`` lists
+                (see :mod:`asem_core._filters`). Times compare as instants.
         """
         query = validate_text(query, self.config.max_text_chars, "query")
         k = self.config.k2 if k is None else k
@@ -245,16 +272,26 @@ class MemoryCore(NoteAccess):
         ):
             msg = f"min_similarity must be a number in [-1, 1] or None, got {min_similarity!r}"
             raise InvalidInputError(msg)
+        wanted = check_filters(filters)
         scope = Scope(user_id, agent_id, session_id)
         query_emb = self._embed_query(query)
         with self._lock:
             parts = [(s, self._state(s)) for s in self._covered(scope)]
+            if wanted is not None:
+                parts = [(s, st.only(self._matching(s, wanted))) for s, st in parts]
             self._counters["searches"] += 1
             cfg = self.config if k <= self.config.k1 else self.config.replace(k1=k)
             hits = two_phase_search(self.store, parts, query, query_emb, cfg, k)
+            if wanted is not None:  # feedback without ids rewards the hits of this search
+                state = self._state(scope)
+                state.last_pool, state.last_hits = parts[0][1].last_pool, parts[0][1].last_hits
         if min_similarity is not None:
             hits = [h for h in hits if h.similarity >= min_similarity]
         return hits
+
+    def _matching(self, scope: Scope, filters: Mapping[str, Any]) -> set[str]:
+        """Ids of the valid notes of one scope that pass a metadata filter."""
+        return {n.id for n in self.store.iter_notes(scope) if n.valid and matches_filter(partial(note_field, n), filters)}
 
     def feedback(
         self,

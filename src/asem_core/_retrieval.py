@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +36,11 @@ class ScopeState:
     last_pool: list[str] = field(default_factory=list)
     last_hits: list[str] = field(default_factory=list)
     successor: dict[str, str] = field(default_factory=dict)
+    filtered: bool = False
+
+    def only(self, ids: set[str]) -> ScopeState:
+        """A view of this index in which only ``ids`` (of its valid notes) can be found (a metadata filter)."""
+        return replace(self, valid=self.valid & ids, filtered=True)
 
     def index(self, note: Note, lexical_window: int) -> None:
         """Bring the index up to date with one (new or changed) note.
@@ -133,11 +138,15 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
     for p, (scope, state) in enumerate(parts):
         if not state.valid:
             continue
-        invalid = max(state.count - len(state.valid), 0)
-        dense_raw = store.query(scope, query_emb, config.k1 + min(invalid, 4 * config.k1), total=state.count)
+        if state.filtered:
+            dense_raw = store.query(scope, query_emb, config.k1, ids=sorted(state.valid))
+            lexical = [(i, s) for i, s in state.bm25.search(query, len(state.texts)) if i in state.valid][: config.k1]
+        else:
+            invalid = max(state.count - len(state.valid), 0)
+            dense_raw = store.query(scope, query_emb, config.k1 + min(invalid, 4 * config.k1), total=state.count)
+            lexical = state.bm25.search(query, config.k1)
         dense = [(i, s) for i, s in dense_raw if i in state.valid and s > config.delta][: config.k1]
         spare += [(i, s) for i, s in dense_raw if i in state.valid and s <= config.delta]
-        lexical = state.bm25.search(query, config.k1)
         lexical_all.update(lexical)
         local: dict[str, float] = {}
         for weight, ranked, name in ((config.dense_weight, dense, "dense"), (config.lexical_weight, lexical, "lexical")):

@@ -261,15 +261,22 @@ class ChromaStore(JournaledWrites):
                 return
             offset += _PAGE
 
-    def query(self, scope: Scope, embedding: np.ndarray, n: int, kind: str = "n", total: int | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, scope: Scope, embedding: np.ndarray, n: int, kind: str = "n", total: int | None = None, ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
         """Nearest neighbours of a vector in a scope: (id, cosine similarity) pairs.
 
-        ``total`` (the scope's note count, when the caller knows it) saves a round trip.
+        ``total`` (the scope's note count, when the caller knows it) saves a round trip; ``ids``
+        limits the search to these notes (then ``total`` is their number).
         """
-        return self.query_many(scope, embedding[None, :], n, kind, total)[0]
+        return self.query_many(scope, embedding[None, :], n, kind, total, ids)[0]
 
-    def query_many(self, scope: Scope, embeddings: np.ndarray, n: int, kind: str = "n", total: int | None = None) -> list[list[tuple[str, float]]]:
+    def query_many(
+        self, scope: Scope, embeddings: np.ndarray, n: int, kind: str = "n", total: int | None = None, ids: Sequence[str] | None = None
+    ) -> list[list[tuple[str, float]]]:
         """Batched :meth:`query`."""
+        if ids is not None:
+            total = len(ids)
         col = self._collection(scope, kind, create=False)
         if col is None or len(embeddings) == 0:
             return [[] for _ in range(len(embeddings))]
@@ -277,7 +284,8 @@ class ChromaStore(JournaledWrites):
             total = col.count() if total is None else total
             if total == 0:
                 return [[] for _ in range(len(embeddings))]
-            got = col.query(query_embeddings=embeddings.tolist(), n_results=min(n, total), include=["distances"])
+            extra: dict[str, Any] = {} if ids is None else {"ids": list(ids)}
+            got = col.query(query_embeddings=embeddings.tolist(), n_results=min(n, total), include=["distances"], **extra)
         except Exception as exc:
             raise chroma_error(exc, "query notes") from exc
         return [[(i, 1.0 - float(d)) for i, d in zip(ids, dists)] for ids, dists in zip(got["ids"], got["distances"])]

@@ -24,7 +24,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.embed import get_text_at_path
 
-from asem_core import ASEM, InvalidInputError, Note, Scope, open_memory
+from asem_core import ASEM, InvalidInputError, Note, Scope, matches_filter, open_memory
 
 __all__ = ["ASEMStore"]
 
@@ -75,30 +75,6 @@ def _check_put(op: PutOp) -> None:
         except (TypeError, ValueError) as exc:
             msg = f"ASEMStore.put: value of key {op.key!r} must be JSON-serialisable ({exc})"
             raise TypeError(msg) from exc  # what json.dumps raises, as LangGraph users expect
-
-
-def _compare(item: Any, wanted: Any) -> bool:
-    if isinstance(wanted, dict):
-        if any(k.startswith("$") for k in wanted):
-            return all(_operator(item, op, v) for op, v in wanted.items())
-        return isinstance(item, dict) and all(_compare(item.get(k), v) for k, v in wanted.items())
-    return bool(item == wanted)
-
-
-def _operator(value: Any, op: str, arg: Any) -> bool:
-    if op == "$eq":
-        return bool(value == arg)
-    if op == "$ne":
-        return bool(value != arg)
-    try:
-        a, b = float(value), float(arg)
-    except (TypeError, ValueError):
-        return False
-    checks = {"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b}
-    if op not in checks:
-        msg = f"unsupported filter operator {op!r} (use $eq, $ne, $gt, $gte, $lt or $lte)"
-        raise ValueError(msg)
-    return checks[op]
 
 
 def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
@@ -203,7 +179,7 @@ class ASEMStore(BaseStore):
             else:
                 found += [(None, None, n) for n in self.memory.all(user_id=scope.user_id, agent_id=scope.agent_id) if isinstance(n.metadata.get("lg_key"), str)]
         if op.filter:
-            found = [(r, s, n) for r, s, n in found if all(_compare(n.metadata.get("lg_value", {}).get(k), v) for k, v in op.filter.items())]
+            found = [(r, s, n) for r, s, n in found if matches_filter(n.metadata.get("lg_value", {}).get, op.filter)]
         if op.query:
             found.sort(key=lambda rsn: -(rsn[0] or 0.0))
         else:

@@ -42,6 +42,7 @@ EXPECTED = {
     "__version__",
     "default_home",
     "format_memories",
+    "matches_filter",
     "offline_minilm_path",
     "open_memory",
     "value_rerank",

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from .._errors import ModelLoadError
+from .._quiet import quiet_loading
 
 __all__ = ["SMOLLM2", "SMOLLM2_ALIASES", "offline_smollm2_path"]
 
@@ -65,8 +66,9 @@ def offline_smollm2_path(cache_dir: str | os.PathLike[str] | None = None) -> Pat
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
 
-            tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-            loaded = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+            with quiet_loading(f"SmolLM2 GGUF conversion of {source}"):
+                tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+                loaded = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
             # save_pretrained refuses a GGUF-loaded model; a fresh model with its weights does not
             fresh = LlamaForCausalLM(loaded.config)  # type: ignore[arg-type]
             fresh.load_state_dict(loaded.state_dict())

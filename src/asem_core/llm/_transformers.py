@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError, ModelLoadError
+from .._quiet import quiet_loading
 from ._json import structure
 from ._protocol import Generation, Message
 from ._smollm2 import SMOLLM2, SMOLLM2_ALIASES, offline_smollm2_path
@@ -82,9 +83,10 @@ class HFTransformersLLM:
                     from transformers import AutoModelForCausalLM, AutoTokenizer
 
                     path = self._resolve()
-                    tokenizer = AutoTokenizer.from_pretrained(path)
                     device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
-                    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if device == "cpu" else "auto")
+                    with quiet_loading(f"language model {path}"):
+                        tokenizer = AutoTokenizer.from_pretrained(path)
+                        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if device == "cpu" else "auto")
                 except ModelLoadError:
                     raise
                 except Exception as exc:
