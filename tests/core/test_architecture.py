@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
     "asem_core": ROOT / "src",
     "asem_bench": ROOT / "src",
+    "asem_cli": ROOT / "src",
+    "asem_server": ROOT / "src",
     "asem_langchain": ROOT / "src",
     "asem_llamaindex": ROOT / "src",
     "asem_train": ROOT / "trainers",

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from asem_cli import load_items, main
 from asem_core import DataFormatError
-from asem_core.cli import load_items, main
 from asem_core.locomo import load_locomo
 from conftest import EXAMPLE
 

@@ -102,8 +102,8 @@ def test_core_imports_no_framework():
     import subprocess
     import sys
 
-    frameworks = "('langchain_core', 'langchain', 'llama_index', 'trl', 'peft')"
-    code = f"import sys, asem_core, asem_core.cli; bad = [m for m in sys.modules if m.split('.')[0] in {frameworks}]; print(bad); assert not bad"
+    frameworks = "('langchain_core', 'langchain', 'llama_index', 'trl', 'peft', 'fastapi', 'uvicorn', 'mcp')"
+    code = f"import sys, asem_core, asem_cli; bad = [m for m in sys.modules if m.split('.')[0] in {frameworks}]; print(bad); assert not bad"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
