@@ -22,7 +22,7 @@ DEFAULTS: dict[str, object] = {
 }
 """Values of the shared options when given nowhere (they are parsed with SUPPRESS so a later position can set them)."""
 
-READ_COMMANDS = frozenset({"search", "list", "get", "history", "stats", "export", "feedback", "answer", "delete", "scopes", "serve", "mcp"})
+READ_COMMANDS = frozenset({"search", "list", "get", "history", "stats", "export", "feedback", "answer", "delete", "scopes"})
 """Commands that never create a local store: a wrong ``--path`` is an error, not a new empty store."""
 
 

@@ -186,8 +186,10 @@ def create_app(memory: ASEM, *, api_key: str | None = None) -> FastAPI:
             out.append({**s.to_dict(), "notes": sum(1 for n in memory.store.iter_notes(s) if n.valid)})
         return out
 
-    @api.get("/export", response_class=PlainTextResponse, summary="The scope as JSONL (notes, history, log)")
+    @api.get("/export", response_class=PlainTextResponse, summary="The scope as JSONL (notes, history, log); the whole store needs the API key")
     def export(scope: Scoped) -> PlainTextResponse:
+        if api_key is None and not any(scope.scope().values()):
+            raise HTTPException(status_code=403, detail="exporting the whole store needs a server started with --api-key; give a scope's ids")
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "export.jsonl")
             memory.export(path, **scope.scope())

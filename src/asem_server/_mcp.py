@@ -50,6 +50,7 @@ def create_mcp_server(memory: ASEM, *, user_id: str | None = None, agent_id: str
     defaults = ScopeArgs(user_id=user_id, agent_id=agent_id, session_id=session_id)
     server: MCPServer[Any] = MCPServer(
         name="asem",
+        log_level="WARNING",
         instructions="Long-term memory. Search it before answering questions about the user; add new facts; reward the memories that helped.",
     )
 

@@ -68,3 +68,90 @@ def test_cli_demo_shows_the_ranking_change(capsys):
     out = capsys.readouterr().out
     assert "The answer note now ranks 1" in out
     assert "Biscuit" in out
+
+
+def _json(capsys) -> object:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cli_every_command_with_json_and_flags_after_the_command(tmp_path, capsys):
+    store = ["--path", str(tmp_path / "s")]
+    assert main(["add", "I live in Paris.", *store, "--user-id", "maya", "--metadata", '{"speaker": "Maya"}', "--json"]) == 0
+    note_id = _json(capsys)[0]["note_id"]
+    assert main(["add", "My dog is called Rex.", "--timestamp", "2023-05-08", *store, "--user-id", "maya", "--json"]) == 0
+    dog_id = _json(capsys)[0]["note_id"]
+    assert main(["search", "Where do I live?", *store, "--user-id", "maya", "--json"]) == 0  # flags after the command
+    assert _json(capsys)[0]["note"]["id"] == note_id
+    assert main([*store, "--user-id", "maya", "search", "pets", "--filters", '{"timestamp": {"$lt": "2024-01-01"}}', "--json"]) == 0
+    assert [h["note"]["id"] for h in _json(capsys)] == [dog_id]
+    assert main(["list", *store, "--user-id", "maya", "--json"]) == 0
+    assert {n["id"] for n in _json(capsys)} == {note_id, dog_id}
+    assert main(["get", note_id, *store, "--user-id", "maya", "--json"]) == 0
+    assert _json(capsys)["metadata"] == {"speaker": "Maya"}
+    assert main(["feedback", "1", "--note-ids", note_id, *store, "--user-id", "maya", "--json"]) == 0
+    assert _json(capsys)[0]["q"] == 0.55
+    assert main(["stats", *store, "--user-id", "maya", "--json"]) == 0
+    assert _json(capsys)["valid_notes"] == 2
+    assert main(["scopes", *store, "--json"]) == 0
+    assert _json(capsys) == [{"user_id": "maya", "notes": 2}]
+    assert main(["delete", dog_id, *store, "--user-id", "maya", "--json"]) == 0
+    assert _json(capsys)["op"] == "DELETE"
+    assert main(["history", dog_id, *store, "--user-id", "maya", "--json"]) == 0
+    assert [v["op"] for v in _json(capsys)] == ["ADD", "DELETE"]
+    dump = tmp_path / "maya.jsonl"
+    assert main(["export", str(dump), *store, "--user-id", "maya", "--json"]) == 0
+    assert _json(capsys)["notes"] == 2
+    assert main(["delete", "--all", *store, "--user-id", "maya", "--json"]) == 0
+    assert len(_json(capsys)) == 1
+    assert main(["import", str(dump), "--path", str(tmp_path / "copy"), "--json"]) == 0
+    assert _json(capsys)["notes"] == 2
+    assert main(["list", "--all", "--path", str(tmp_path / "copy"), "--user-id", "maya", "--json"]) == 0
+    assert len(_json(capsys)) == 2
+
+
+def test_cli_rough_edges(tmp_path, capsys):
+    store = ["--path", str(tmp_path / "s")]
+    # a read command never creates a store at a mistyped path
+    assert main(["search", "anything", "--path", str(tmp_path / "typo"), "--user-id", "u"]) == 1
+    assert "no ASEM store at" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+    assert main(["add", "I live in Paris.", *store, "--user-id", "maya"]) == 0
+    capsys.readouterr()
+    # search without a scope says which scopes hold notes
+    assert main(["search", "Where do I live?", *store]) == 1
+    assert "--user-id maya" in capsys.readouterr().err
+    # feedback --query with no hits says so (it was given)
+    assert main(["feedback", "1.0", "--query", "zzzz", *store, "--user-id", "nobody"]) == 1
+    err = capsys.readouterr().err
+    assert "found no notes" in err and "give --note-ids or --query" not in err
+    assert main(["delete", *store, "--user-id", "maya"]) == 2  # neither an id nor --all
+    assert main(["delete", "--all", *store]) == 1  # --all needs a scope
+    assert "needs user_id" in capsys.readouterr().err
+    assert main(["add", "x", *store, "--metadata", "[1]"]) == 1
+    assert "--metadata must be a JSON object" in capsys.readouterr().err
+
+
+def test_cli_help_describes_every_argument(capsys):
+    for command in (
+        "add",
+        "ingest",
+        "search",
+        "list",
+        "get",
+        "delete",
+        "history",
+        "feedback",
+        "stats",
+        "scopes",
+        "export",
+        "import",
+        "answer",
+        "serve",
+        "mcp",
+        "demo",
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        for flag in ("--path", "--url", "--server", "--user-id", "--json"):
+            assert flag in text, (command, flag)
+        assert "None" not in text.split("options:")[-1].replace("(default None)", ""), command
