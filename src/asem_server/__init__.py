@@ -24,7 +24,12 @@ def __getattr__(name: str) -> Any:
     if home is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
-    value = getattr(importlib.import_module(home, __name__), name)
+    try:
+        module = importlib.import_module(home, __name__)
+    except ImportError as exc:
+        msg = f"asem_server.{name} needs the server extra ({exc.name or exc}): pip install 'asem[server]'"
+        raise ImportError(msg, name=exc.name) from exc
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

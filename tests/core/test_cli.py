@@ -155,3 +155,13 @@ def test_cli_help_describes_every_argument(capsys):
         for flag in ("--path", "--url", "--server", "--user-id", "--json"):
             assert flag in text, (command, flag)
         assert "None" not in text.split("options:")[-1].replace("(default None)", ""), command
+
+
+def test_cli_answer_with_the_offline_smollm2(tmp_path, capsys):
+    store = ["--path", str(tmp_path / "s"), "--user-id", "maya"]
+    assert main(["add", "My dog is called Rex.", *store]) == 0
+    capsys.readouterr()
+    assert main(["answer", "What is my dog called?", *store, "--llm", "smollm2", "--json"]) == 0
+    reply = _json(capsys)
+    assert set(reply) == {"text", "used_ids", "refused", "valid_reply"} and reply["text"].strip()
+    assert all(isinstance(i, str) for i in reply["used_ids"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,8 +21,10 @@ from asem_core import (
     StoreLockedError,
     StoreUnavailableError,
 )
-from asem_server import create_app
+from asem_cli import make_parser
+from asem_server import create_app, serve
 from asem_server._app import status_of
+from conftest import free_port, start_server
 
 KEY = {"X-API-Key": "s3cret"}
 
@@ -131,3 +135,22 @@ def test_openapi_and_inspector_are_served(client):
 def test_bad_server_options_are_config_errors(embedder):
     with pytest.raises(ConfigError, match="api_key"):
         create_app(ASEM.ephemeral(embedder=embedder), api_key="  ")
+
+
+def test_a_store_that_goes_down_is_a_503(tmp_path, embedder):
+    port = free_port()
+    chroma = start_server(tmp_path / "chroma", port)
+    try:
+        client = TestClient(create_app(ASEM(url=f"http://127.0.0.1:{port}", embedder=embedder)))
+        assert client.post("/v1/memories", json={"text": "I live in Paris.", "user_id": "u"}).status_code == 200
+    finally:
+        chroma.terminate()
+        chroma.wait(timeout=20)
+    down = client.post("/v1/search", json={"query": "Where do I live?", "user_id": "u"})
+    assert down.status_code == 503 and down.json()["error"] == "StoreUnavailableError"
+
+
+def test_serve_binds_loopback_by_default():
+    args = make_parser().parse_args(["serve"])
+    assert (args.host, args.port) == ("127.0.0.1", 8765)
+    assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
