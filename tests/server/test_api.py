@@ -7,6 +7,7 @@ import inspect
 import pytest
 from fastapi.testclient import TestClient
 
+from asem_cli import make_parser
 from asem_core import (
     ASEM,
     ASEMError,
@@ -21,7 +22,6 @@ from asem_core import (
     StoreLockedError,
     StoreUnavailableError,
 )
-from asem_cli import make_parser
 from asem_server import create_app, serve
 from asem_server._app import status_of
 from conftest import free_port, start_server
