@@ -16,6 +16,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from asem_core import ASEM, Embedder, Scope
+from asem_core._embedder import resolve_embedder
 
 from ._perf import _bare_collection, _bulk_notes, _latency, synthetic_texts
 
@@ -35,12 +36,13 @@ class _LangChainEmbeddings(Embeddings):
         return [float(x) for x in self._embedder.embed([text])[0]]
 
 
-def perf_ingest_turns(embedder: Embedder, items: Sequence[dict[str, Any]], batch: int = 64) -> dict[str, float]:
+def perf_ingest_turns(embedder: Embedder, items: Sequence[dict[str, Any]], batch: int = 64, onnx: Embedder | None = None) -> dict[str, float]:
     """Ingest of real turns (``add_many`` items with speaker and source id), side by side in one run.
 
     Baselines on the same texts: the raw embedder; embed + one bare Chroma add per batch (the
     same persistent layout as ASEM's: a folder on disk); LangChain's ``Chroma.add_texts`` with the
-    same embedder, persistent too. ASEM writes to a persistent store as well.
+    same embedder, persistent too. ASEM writes to a persistent store as well. With ``onnx``, the
+    raw ONNX embedder and ASEM on it are timed too (``embed_backend="onnx"``).
     """
     texts = [str(it["text"]) for it in items]
     embedder.embed(["warm up"])
@@ -82,6 +84,18 @@ def perf_ingest_turns(embedder: Embedder, items: Sequence[dict[str, Any]], batch
         out["asem_texts_per_s"] = len(texts) / (time.perf_counter() - start)
         out["embedded_texts_per_item"] = mem.stats(user_id="perf")["embedded_texts"] / len(texts)
         mem.close()
+        if onnx is not None:
+            onnx.embed(["warm up"])
+            start = time.perf_counter()
+            for i in range(0, len(texts), batch):
+                onnx.embed(texts[i : i + batch])
+            out["raw_onnx_texts_per_s"] = len(texts) / (time.perf_counter() - start)
+            mem = ASEM(path=f"{tmp}/asem-onnx", embedder=onnx)
+            start = time.perf_counter()
+            for i in range(0, len(items), batch):
+                mem.add_many(list(items[i : i + batch]), user_id="perf")
+            out["asem_onnx_texts_per_s"] = len(texts) / (time.perf_counter() - start)
+            mem.close()
     out["ratio_vs_raw"] = out["asem_texts_per_s"] / out["raw_embedder_texts_per_s"]
     out["ratio_vs_embed_and_chroma"] = out["asem_texts_per_s"] / out["embed_and_chroma_texts_per_s"]
     out["ratio_vs_langchain_chroma"] = out["asem_texts_per_s"] / out["langchain_chroma_texts_per_s"]
@@ -93,13 +107,13 @@ import time, sys
 t0 = time.perf_counter()
 import asem_core
 t1 = time.perf_counter()
-mem = asem_core.ASEM(path=sys.argv[1])
+mem = asem_core.ASEM(path=sys.argv[1], embed_backend=sys.argv[2])
 t2 = time.perf_counter()
 mem.add("I moved to Porto last spring.", user_id="u")
 t3 = time.perf_counter()
 mem.search("Where do I live?", user_id="u")
 t4 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, "torch" in sys.modules)
 """
 
 
@@ -107,13 +121,19 @@ def _wall(code: str, *args: str) -> str:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def perf_startup() -> dict[str, float]:
-    """Wall time of a fresh process: ``import asem_core``, ``ASEM()``, the first ``add`` and ``search``; adapter imports."""
+def perf_startup(backend: str = "torch") -> dict[str, float]:
+    """Wall time of a fresh process: ``import asem_core``, ``ASEM()``, the first ``add`` and ``search``; adapter imports.
+
+    Args:
+        backend: ``ASEMConfig.embed_backend`` of the process (``"onnx"`` exports the model once, in the warm-up run).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        _wall(_STARTUP, f"{tmp}/warm")  # model files cached, OS caches warm
-        parts = [float(x) for x in _wall(_STARTUP, f"{tmp}/s").split()]
+        _wall(_STARTUP, f"{tmp}/warm", backend)  # model files cached (exported), OS caches warm
+        *parts_text, torch_loaded = _wall(_STARTUP, f"{tmp}/s", backend).split()
+    parts = [float(x) for x in parts_text]
     out = dict(zip(("import_s", "open_s", "first_add_s", "first_search_s"), parts))
     out["total_s"] = sum(parts)
+    out["torch_imported"] = float(torch_loaded == "True")
     for pkg in ("asem_langchain", "asem_llamaindex"):
         out[f"import_{pkg}_s"] = float(_wall(f"import time; t = time.perf_counter(); import {pkg}; print(time.perf_counter() - t)"))
     return out
@@ -207,7 +227,8 @@ def perf_load(embedder: Embedder, notes: int = 1000, queries: int = 40, busy: Se
 
 def report_more(embedder: Embedder, items: Sequence[dict[str, Any]], load_notes: int, threads: int | None) -> dict[str, Any]:
     """Run the real-turn ingest, start-up and load measurements, print them, and return the figures."""
-    turns = perf_ingest_turns(embedder, items)
+    onnx = resolve_embedder(None, threads, backend="onnx")
+    turns = perf_ingest_turns(embedder, items, onnx=onnx)
     print(f"Ingest of {int(turns['texts'])} real LoCoMo turns (persistent stores, batches of 64), side by side:")
     print(
         f"  raw embedder {turns['raw_embedder_texts_per_s']:.1f}/s · embed + bare Chroma {turns['embed_and_chroma_texts_per_s']:.1f}/s · "
@@ -215,14 +236,21 @@ def report_more(embedder: Embedder, items: Sequence[dict[str, Any]], load_notes:
     )
     print(
         f"  ASEM / raw {turns['ratio_vs_raw']:.2f} · ASEM / (embed + bare Chroma) {turns['ratio_vs_embed_and_chroma']:.2f} (target 0.7) · "
-        f"ASEM / LangChain Chroma {turns['ratio_vs_langchain_chroma']:.2f} (target 1.0) · texts embedded per item {turns['embedded_texts_per_item']:.2f}\n"
+        f"ASEM / LangChain Chroma {turns['ratio_vs_langchain_chroma']:.2f} (target 1.0) · texts embedded per item {turns['embedded_texts_per_item']:.2f}"
     )
-    start = perf_startup()
     print(
-        f"Start-up of a fresh process (model files cached): import asem_core {start['import_s']:.2f} s + ASEM() {start['open_s']:.2f} s + "
-        f"first add {start['first_add_s']:.2f} s + first search {start['first_search_s']:.2f} s = {start['total_s']:.2f} s (target 5); "
-        f"import asem_langchain {start['import_asem_langchain_s']:.2f} s, asem_llamaindex {start['import_asem_llamaindex_s']:.2f} s (target 1.5)\n"
+        f"  ONNX backend, same weights: raw {turns['raw_onnx_texts_per_s']:.1f}/s · ASEM {turns['asem_onnx_texts_per_s']:.1f}/s "
+        f"(ASEM-onnx / (embed + bare Chroma) {turns['asem_onnx_texts_per_s'] / turns['embed_and_chroma_texts_per_s']:.2f})\n"
     )
+    start = {backend: perf_startup(backend) for backend in ("torch", "onnx")}
+    for backend, st in start.items():
+        print(
+            f"Start-up of a fresh process, embed_backend={backend!r} (model files cached): import asem_core {st['import_s']:.2f} s + "
+            f"ASEM() {st['open_s']:.2f} s + first add {st['first_add_s']:.2f} s + first search {st['first_search_s']:.2f} s = "
+            f"{st['total_s']:.2f} s (target 5; torch imported: {bool(st['torch_imported'])})"
+        )
+    st = start["torch"]
+    print(f"import asem_langchain {st['import_asem_langchain_s']:.2f} s, asem_llamaindex {st['import_asem_llamaindex_s']:.2f} s (target 1.5)\n")
     load = perf_load(embedder, load_notes)
     print(f"Scoped search under load, {load_notes} notes, embedder threads {threads or 'torch default'} (ms):\n")
     print("| load | ASEM p50 / p95 | bare p50 / p95 | ratio p50 / p95 |")

@@ -87,6 +87,11 @@ class ASEMConfig:
     embed_threads: int | None = None
     """Torch intra-op threads of the embedder ASEM makes from a model name (``None``: torch's
     default, one per core). Set 1 when other busy processes share the CPU (see README, Speed)."""
+    embed_backend: Literal["torch", "onnx"] = "torch"
+    """How a model named by ``embedder=`` runs: ``"torch"`` (sentence-transformers, the reference)
+    or ``"onnx"`` (the same weights exported once to ONNX and run by onnxruntime: a fresh process
+    embeds without importing torch, so start-up is seconds shorter; vectors equal to ~1e-7; batch
+    embedding was about 2x slower than torch on the 2-core benchmark machine; see README, Speed)."""
     query_cache: int = 1024
     """Query embeddings kept in an LRU cache (0 disables; benchmarks of latency disable it)."""
     lock_timeout: float = 10.0
@@ -181,6 +186,9 @@ class ASEMConfig:
             raise ConfigError(msg)
         if self.llm_calls_per_turn is not None and not (isinstance(self.llm_calls_per_turn, (int, float)) and self.llm_calls_per_turn > 0):
             msg = f"ASEMConfig.llm_calls_per_turn must be a positive number or None, got {self.llm_calls_per_turn!r}"
+            raise ConfigError(msg)
+        if self.embed_backend not in ("torch", "onnx"):
+            msg = f"ASEMConfig.embed_backend must be 'torch' or 'onnx', got {self.embed_backend!r}"
             raise ConfigError(msg)
         if self.embed_mode not in ("joint", "mean", "single"):
             msg = f"ASEMConfig.embed_mode must be 'joint', 'mean' or 'single', got {self.embed_mode!r}"

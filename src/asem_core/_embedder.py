@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ._errors import ConfigError, ModelLoadError
+from ._onnx import OnnxEmbedder
 from ._quiet import quiet_loading
 
 __all__ = ["DEFAULT_EMBEDDER", "Embedder", "FunctionEmbedder", "SentenceTransformerEmbedder", "offline_minilm_path", "resolve_embedder"]
@@ -200,18 +201,35 @@ class FunctionEmbedder:
         return _normalize(vectors)
 
 
-def resolve_embedder(spec: Embedder | str | Any | None, threads: int | None = None) -> Embedder:
+def _local_folder(name: str) -> Path:
+    """A local folder holding the model ``name`` (a path, the Hugging Face cache, the offline copy, or a download)."""
+    resolved = SentenceTransformerEmbedder(name)._resolve()
+    if Path(resolved).is_dir():
+        return Path(resolved)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(resolved))
+    except Exception as exc:
+        msg = f"cannot find the embedding model {name!r} locally or on the hub: {exc}"
+        raise ModelLoadError(msg) from exc
+
+
+def resolve_embedder(spec: Embedder | str | Any | None, threads: int | None = None, backend: str = "torch") -> Embedder:
     """Turn what the user passed as ``embedder=`` into an :class:`Embedder`.
 
     Args:
         spec: ``None`` (the default MiniLM), a model name or path, an :class:`Embedder`,
             a LangChain/LlamaIndex embedding object, or a function of a list of texts.
-        threads: Torch threads of a sentence-transformers model made here (see :class:`SentenceTransformerEmbedder`).
+        threads: Threads of a model made here (see :class:`SentenceTransformerEmbedder`).
+        backend: ``"torch"`` (sentence-transformers) or ``"onnx"`` (:class:`~asem_core._onnx.OnnxEmbedder`)
+            for a model given by name.
     """
-    if spec is None:
-        return SentenceTransformerEmbedder(threads=threads)
-    if isinstance(spec, str):
-        return SentenceTransformerEmbedder(spec, threads=threads)
+    if spec is None or isinstance(spec, str):
+        name = DEFAULT_EMBEDDER if spec is None else spec
+        if backend == "onnx":
+            return OnnxEmbedder(_local_folder(name), name=name, threads=threads)
+        return SentenceTransformerEmbedder(name, threads=threads)
     if isinstance(spec, Embedder):
         return spec
     return FunctionEmbedder(spec)

@@ -64,7 +64,7 @@ class MemoryCore(NoteAccess):
             msg = f"namespace must be 1-40 letters, digits, '_' or '-', got {namespace!r}"
             raise ConfigError(msg)
         self.config = (config or ASEMConfig()).replace(**overrides) if overrides else (config or ASEMConfig())
-        self.embedder = resolve_embedder(embedder, self.config.embed_threads)
+        self.embedder = resolve_embedder(embedder, self.config.embed_threads, self.config.embed_backend)
         resolved = resolve_llm(llm)
         self.llm: MeteredLLM | None = MeteredLLM(resolved) if resolved is not None else None
         self.manager = resolve_manager(manager, self.config, self.llm)

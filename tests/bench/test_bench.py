@@ -117,7 +117,11 @@ def test_bench_perf_cli_smoke(tmp_path, capsys):
     turns = data["turns"]
     assert turns["texts"] == 24 and min(turns[k] for k in ("raw_embedder_texts_per_s", "langchain_chroma_texts_per_s", "asem_texts_per_s")) > 0
     assert turns["ratio_vs_langchain_chroma"] == pytest.approx(turns["asem_texts_per_s"] / turns["langchain_chroma_texts_per_s"])
-    assert data["startup"]["total_s"] == pytest.approx(sum(data["startup"][k] for k in ("import_s", "open_s", "first_add_s", "first_search_s")))
+    for backend in ("torch", "onnx"):
+        st = data["startup"][backend]
+        assert st["total_s"] == pytest.approx(sum(st[k] for k in ("import_s", "open_s", "first_add_s", "first_search_s")))
+    assert data["startup"]["onnx"]["torch_imported"] == 0.0 and data["startup"]["torch"]["torch_imported"] == 1.0
+    assert turns["asem_onnx_texts_per_s"] > 0 and turns["raw_onnx_texts_per_s"] > 0
     assert [(r["busy"], r["concurrent"]) for r in data["load"]] == [(0.0, 0.0), (1.0, 0.0), (3.0, 0.0), (0.0, 8.0)]
     assert all(r["asem_p50_ms"] > 0 and r["bare_p50_ms"] > 0 for r in data["load"])
     ingest = data["ingest"]
