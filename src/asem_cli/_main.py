@@ -15,7 +15,7 @@ from asem_core import ASEM, ASEMError, ConfigError, InvalidInputError, default_h
 
 from ._backend import Backend, Local, Remote, Scope
 from ._demo import demo, ingest
-from ._parser import READ_COMMANDS, parse
+from ._parser import LONG_RUNNING, READ_COMMANDS, parse
 
 __all__ = ["main"]
 
@@ -57,16 +57,17 @@ def _store_folder(args: argparse.Namespace) -> Path:
 
 def _open_memory(args: argparse.Namespace, llm: str | None = None) -> ASEM:
     """The memory of the store options; a read command never creates a missing local store."""
+    backend = args.embed_backend or ("torch" if args.command in LONG_RUNNING else "onnx")
     if args.url is not None:
         if args.path is not None:
             msg = "give either --path or --url, not both"
             raise ConfigError(msg)
-        return ASEM(url=args.url, llm=llm)
+        return ASEM(url=args.url, llm=llm, embed_backend=backend)
     folder = _store_folder(args)
     if args.command in READ_COMMANDS and not (folder / "chroma.sqlite3").exists():
         msg = f"no ASEM store at {folder} (check --path or $ASEM_HOME; `asem add` or `asem ingest` creates one)"
         raise ConfigError(msg)
-    return ASEM(path=folder, llm=llm)
+    return ASEM(path=folder, llm=llm, embed_backend=backend)
 
 
 def _backend(args: argparse.Namespace) -> Backend:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from asem_core import default_home
 
-__all__ = ["DEFAULTS", "READ_COMMANDS", "make_parser"]
+__all__ = ["DEFAULTS", "LONG_RUNNING", "READ_COMMANDS", "make_parser", "parse"]
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo_conversation.json"
 DEFAULTS: dict[str, object] = {
@@ -19,8 +19,12 @@ DEFAULTS: dict[str, object] = {
     "agent_id": None,
     "session_id": None,
     "json": False,
+    "embed_backend": None,
 }
 """Values of the shared options when given nowhere (they are parsed with SUPPRESS so a later position can set them)."""
+
+LONG_RUNNING = frozenset({"ingest", "serve", "mcp", "demo"})
+"""Commands where embedding throughput matters more than start-up (default backend torch)."""
 
 READ_COMMANDS = frozenset({"search", "list", "get", "history", "stats", "export", "feedback", "answer", "delete", "scopes"})
 """Commands that never create a local store: a wrong ``--path`` is an error, not a new empty store."""
@@ -33,6 +37,12 @@ def _shared() -> argparse.ArgumentParser:
     store.add_argument("--url", help="a Chroma server (`chroma run`) instead of a local folder, e.g. http://127.0.0.1:8000")
     store.add_argument("--server", help="a running `asem serve`, e.g. http://127.0.0.1:8765: no model load in this process")
     store.add_argument("--api-key", help="API key of that server (default $ASEM_API_KEY)")
+    store.add_argument(
+        "--embed-backend",
+        choices=["torch", "onnx"],
+        help="how the embedder runs in this process: onnx starts in about 2 s instead of 9 (same vectors); "
+        "default onnx for one-shot commands, torch for ingest, serve, mcp and demo",
+    )
     scope = common.add_argument_group("scope")
     scope.add_argument("--user-id", help="scope: user (a user-level call covers that user's sessions and agents)")
     scope.add_argument("--agent-id", help="scope: agent")

@@ -165,3 +165,18 @@ def test_cli_answer_with_the_offline_smollm2(tmp_path, capsys):
     reply = _json(capsys)
     assert set(reply) == {"text", "used_ids", "refused", "valid_reply"} and reply["text"].strip()
     assert all(isinstance(i, str) for i in reply["used_ids"])
+
+
+def test_one_shot_commands_embed_on_onnx_and_long_running_ones_on_torch(tmp_path):
+    from asem_cli._main import _open_memory
+    from asem_cli._parser import parse
+    from asem_core import SentenceTransformerEmbedder
+    from asem_core._onnx import OnnxEmbedder
+
+    assert main(["add", "I live in Paris.", "--path", str(tmp_path / "s"), "--user-id", "u"]) == 0
+    chosen = {}
+    for argv in (["search", "x"], ["ingest", "f.json"], ["search", "x", "--embed-backend", "torch"]):
+        memory = _open_memory(parse([*argv, "--path", str(tmp_path / "s")]))
+        chosen[" ".join(argv)] = type(memory.embedder)
+        memory.close()
+    assert chosen == {"search x": OnnxEmbedder, "ingest f.json": SentenceTransformerEmbedder, "search x --embed-backend torch": SentenceTransformerEmbedder}
