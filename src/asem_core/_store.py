@@ -16,6 +16,7 @@ are much slower in Chroma 1.5) and makes isolation structural rather than a filt
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -33,6 +34,11 @@ __all__ = ["SCHEMA_VERSION", "ChromaStore"]
 
 SCHEMA_VERSION = 1
 _PAGE = 5000
+_REGISTRIES: dict[str, list[Scope]] = {}
+"""The scope registry of each store this process is the only writer of (a local folder it holds
+locked, or an in-memory store), keyed by folder lock and prefix: every open store of that folder
+in this process shares it, so a filtered read of the registry (slow in Chroma) is done once."""
+_REGISTRY_LOCK = threading.Lock()
 
 
 class ChromaStore(JournaledWrites):
@@ -50,6 +56,8 @@ class ChromaStore(JournaledWrites):
         self.prefix = prefix
         self.journal: Journal = journal if journal is not None else ChromaJournal(client, f"{prefix}journal")
         self._collections: dict[str, Any] = {}
+        sole = lock_key is not None or isinstance(self.journal, NoJournal)
+        self._registry_key = f"{lock_key}|{prefix}" if sole else None
         try:
             self._meta = client.get_or_create_collection(f"{prefix}meta", embedding_function=None)
             self._history = client.get_or_create_collection(f"{prefix}history", embedding_function=None)
@@ -107,6 +115,8 @@ class ChromaStore(JournaledWrites):
                 client = chromadb.PersistentClient(path=str(folder), settings=settings)
                 store = cls(client, prefix=prefix, embedder_name=embedder_name, lock_key=key, journal=FileJournal(folder / "journal", prefix))
                 if first_hold(key):  # no other open store of this process can be mid-batch
+                    with _REGISTRY_LOCK:  # another process may have written since this process last held it
+                        _REGISTRIES.pop(f"{key}|{prefix}", None)
                     store.recover(0.0)
                 return store
             except BaseException:
@@ -153,6 +163,7 @@ class ChromaStore(JournaledWrites):
                 if create:
                     col = self._client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
                     self._meta.upsert(ids=[f"scope:{scope.key}"], embeddings=[DUMMY], metadatas=[{"kind": "scope", **scope.to_dict()}])
+                    self._registered(scope)
                 else:
                     col = self._client.get_collection(name, embedding_function=None)
             except Exception as exc:
@@ -163,24 +174,42 @@ class ChromaStore(JournaledWrites):
             self._collections[name] = col
         return col
 
-    def scopes(self) -> list[Scope]:
-        """Every scope that has been written to."""
+    def _read_registry(self, where: dict[str, Any]) -> list[Scope]:
         try:
-            got = self._meta.get(where={"kind": "scope"}, include=["metadatas"])
+            got = self._meta.get(where=where, include=["metadatas"])
         except Exception as exc:
             raise chroma_error(exc, "list scopes") from exc
         return [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
+
+    def _registered(self, scope: Scope) -> None:
+        if self._registry_key is not None:
+            with _REGISTRY_LOCK:
+                known = _REGISTRIES.get(self._registry_key)
+                if known is not None and scope not in known:
+                    known.append(scope)
+
+    def scopes(self) -> list[Scope]:
+        """Every scope that has been written to.
+
+        Read from Chroma each time through a server (other clients add scopes); kept in memory
+        for a store this process alone writes (a local folder it holds, or an in-memory store).
+        """
+        if self._registry_key is None:
+            return self._read_registry({"kind": "scope"})
+        with _REGISTRY_LOCK:
+            known = _REGISTRIES.get(self._registry_key)
+            if known is None:
+                known = _REGISTRIES[self._registry_key] = self._read_registry({"kind": "scope"})
+            return list(known)
 
     def scopes_under(self, scope: Scope) -> list[Scope]:
         """Scopes written to that ``scope`` covers, other than itself (see :meth:`Scope.covers`)."""
         if scope.is_global:
             return []
-        conds: list[dict[str, Any]] = [{"kind": "scope"}, *({k: v} for k, v in scope.to_dict().items())]
-        try:
-            got = self._meta.get(where={"$and": conds}, include=["metadatas"])
-        except Exception as exc:
-            raise chroma_error(exc, "list scopes") from exc
-        found = [Scope(m.get("user_id"), m.get("agent_id"), m.get("session_id")) for m in got["metadatas"] or []]
+        if self._registry_key is None:
+            found = self._read_registry({"$and": [{"kind": "scope"}, *({k: v} for k, v in scope.to_dict().items())]})
+        else:
+            found = self.scopes()
         return sorted((s for s in found if s != scope and scope.covers(s)), key=lambda s: s.key)
 
     def has_scope(self, scope: Scope) -> bool:
@@ -202,6 +231,10 @@ class ChromaStore(JournaledWrites):
             self._meta.delete(ids=[f"scope:{scope.key}"])
         except Exception as exc:
             raise chroma_error(exc, f"remove scope {scope}") from exc
+        finally:
+            if self._registry_key is not None:
+                with _REGISTRY_LOCK:
+                    _REGISTRIES.pop(self._registry_key, None)
 
     def count(self, scope: Scope) -> int:
         """Number of notes (valid or not) in a scope."""
