@@ -172,6 +172,9 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
         for note_id, score in local.items():
             fused[note_id] = score
             owner[note_id] = p
+    cap = max(2 * config.k1, k)
+    if len(parts) > 1 and len(fused) > cap:  # several scopes: one pool the size of a single scope's, best fused first
+        fused = dict(sorted(fused.items(), key=lambda kv: -kv[1])[:cap])
     fill = [i for i, _ in sorted(spare, key=lambda kv: -kv[1]) if i not in fused][: max(k - len(fused), 0)]
     if present:  # a note that fills a place brings the newer notes of its slot
         for note_id in list(fill):
