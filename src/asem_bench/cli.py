@@ -22,6 +22,7 @@ from ._perf import perf_ingest, perf_search, synthetic_texts
 from ._perf_more import report_more
 from ._systems import ASEMSystem, BM25System, DenseSystem
 from ._updates import format_updates_table, generate_scenarios, run_updates
+from ._users import report_users
 
 __all__ = ["format_table", "main", "make_parser", "parse_sets"]
 
@@ -74,6 +75,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=_default_data(), help="LoCoMo conversations for the real turns")
     p.add_argument("--load-notes", type=int, default=1000, help="notes in the store searched under load")
     p.add_argument("--threads", type=int, default=None, help="torch threads of the embedder (default: torch's, one per core)")
+    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
+    p = sub.add_parser("users", help="many users in one local store: add latency as it fills, disk per user, open time")
+    p.add_argument("--users", type=int, default=10_000, help="users to add (one add_many of --facts facts each)")
+    p.add_argument("--facts", type=int, default=3, help="facts per user")
+    p.add_argument("--store", type=Path, required=True, help="an empty folder for the store")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     return parser
 
@@ -338,6 +344,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _perf(args)
         if args.command == "updates":
             return _updates(args)
+        if args.command == "users":
+            if args.store.exists() and any(args.store.iterdir()):
+                print(f"asem-bench users: {args.store} is not empty", file=sys.stderr)
+                return 2
+            figures = report_users(SentenceTransformerEmbedder(), args.store, args.users, args.facts)
+            if args.out is not None:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), **figures}, indent=2))
+            return 0
     except ASEMError as exc:
         print(f"asem-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -133,3 +133,16 @@ def test_bench_perf_cli_smoke(tmp_path, capsys):
     for key in ("asem_scoped_p50_ms", "asem_unscoped_p50_ms", "bare_chroma_p50_ms", "bare_chroma_filtered_p50_ms", "feedback_p50_ms"):
         assert row[key] > 0, key
     assert row["ratio_scoped_p50"] == pytest.approx(row["asem_scoped_p50_ms"] / row["bare_chroma_p50_ms"])
+
+
+def test_users_bench_reports_latency_disk_and_open_time(tmp_path, capsys):
+    from asem_bench.cli import main as bench_main
+
+    out = tmp_path / "users.json"
+    assert bench_main(["users", "--users", "20", "--store", str(tmp_path / "s"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "20 users x 3 facts" in printed and "ratio" in printed and "kB per user" in printed
+    data = json.loads(out.read_text())
+    assert data["users"] == 20 and data["window"] == 2 and data["files"] > 0 and data["open_s"] > 0
+    assert data["ratio_last_to_first"] == pytest.approx(data["last_window_add_ms"] / data["first_window_add_ms"])
+    assert bench_main(["users", "--users", "2", "--store", str(tmp_path / "s")]) == 2  # never into a non-empty folder

@@ -1,0 +1,95 @@
+"""``asem-bench users``: many users in one local store (per-add latency as the store fills, disk, open time)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asem_core import ASEM, Embedder
+
+__all__ = ["perf_users", "report_users"]
+
+_FACTS = ("I live in {city}.", "My favourite food is {food}.", "I work as a {job}.")
+_CITIES = ("Lisbon", "Oslo", "Porto", "Quito", "Lyon", "Busan", "Perth", "Cork")
+_FOODS = ("ramen", "paella", "curry", "tacos", "pho", "falafel", "risotto", "dumplings")
+_JOBS = ("nurse", "pilot", "chef", "teacher", "plumber", "lawyer", "painter", "baker")
+
+_OPEN = """
+import sys, time
+t0 = time.perf_counter()
+from asem_core import ASEM
+mem = ASEM(path=sys.argv[1], embed_backend="onnx")
+t1 = time.perf_counter()
+hits = mem.search("Where do I live?", user_id=sys.argv[2])
+t2 = time.perf_counter()
+print(t1 - t0, t2 - t1, len(hits))
+"""
+
+
+def _facts(user: int, per_user: int) -> list[str]:
+    out = []
+    for i in range(per_user):
+        template = _FACTS[i % len(_FACTS)]
+        out.append(template.format(city=_CITIES[(user + i) % 8], food=_FOODS[(user * 3 + i) % 8], job=_JOBS[(user * 5 + i) % 8]))
+    return out
+
+
+def _disk(folder: Path) -> tuple[float, int]:
+    size, files = 0, 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            files += 1
+            size += (Path(root) / name).stat().st_size
+    return size / 1e6, files
+
+
+def perf_users(embedder: Embedder, store: Path, users: int, per_user: int = 3, window: int = 1000) -> dict[str, Any]:
+    """Add ``per_user`` facts for each of ``users`` users (one ``add_many`` each) into one local store.
+
+    Returns the mean add time of the first and the last ``window`` users (``window`` is cut to a
+    tenth of ``users`` for small runs), their ratio, disk use per user, and the wall time of a
+    fresh process to open the store and serve a first search.
+    """
+    window = max(1, min(window, users // 10 or 1))
+    times: list[float] = []
+    with ASEM(path=store, embedder=embedder) as mem:
+        mem.add_many(["warm up"], user_id="warm-up")
+        for user in range(users):
+            start = time.perf_counter()
+            mem.add_many(_facts(user, per_user), user_id=f"user-{user}")
+            times.append(time.perf_counter() - start)
+    first, last = float(np.mean(times[:window]) * 1000), float(np.mean(times[-window:]) * 1000)
+    mb, files = _disk(store)
+    opened = subprocess.run([sys.executable, "-c", _OPEN, str(store), f"user-{users // 2}"], capture_output=True, text=True, check=True).stdout.split()
+    return {
+        "users": users,
+        "facts_per_user": per_user,
+        "window": window,
+        "first_window_add_ms": first,
+        "last_window_add_ms": last,
+        "ratio_last_to_first": last / first,
+        "store_mb": mb,
+        "files": files,
+        "mb_per_user": mb / users,
+        "open_s": float(opened[0]),
+        "first_search_s": float(opened[1]),
+    }
+
+
+def report_users(embedder: Embedder, store: Path, users: int, per_user: int) -> dict[str, Any]:
+    """Run :func:`perf_users`, print its figures and return them."""
+    r = perf_users(embedder, store, users, per_user)
+    print(f"{r['users']} users x {r['facts_per_user']} facts in one local store (a collection pair per scope):")
+    print(
+        f"  add_many per user: first {r['window']} users {r['first_window_add_ms']:.1f} ms, last {r['window']} users "
+        f"{r['last_window_add_ms']:.1f} ms, ratio {r['ratio_last_to_first']:.2f} (target 1.3)"
+    )
+    print(f"  disk {r['store_mb']:.0f} MB in {r['files']} files ({r['mb_per_user'] * 1000:.0f} kB per user)")
+    print(f"  a fresh process opens the store in {r['open_s']:.2f} s and serves the first search in {r['first_search_s']:.2f} s (ONNX backend)")
+    return r
