@@ -162,8 +162,9 @@ class ChromaStore(JournaledWrites):
             try:
                 if create:
                     col = self._client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
-                    self._meta.upsert(ids=[f"scope:{scope.key}"], embeddings=[DUMMY], metadatas=[{"kind": "scope", **scope.to_dict()}])
-                    self._registered(scope)
+                    if self._registry_key is None or scope not in self.scopes():  # a scope's second collection: registered already
+                        self._meta.upsert(ids=[f"scope:{scope.key}"], embeddings=[DUMMY], metadatas=[{"kind": "scope", **scope.to_dict()}])
+                        self._registered(scope)
                 else:
                     col = self._client.get_collection(name, embedding_function=None)
             except Exception as exc:
