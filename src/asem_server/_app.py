@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -104,7 +105,13 @@ def create_app(memory: ASEM, *, api_key: str | None = None) -> FastAPI:
         if not hmac.compare_digest(given.encode(), api_key.encode()):
             raise HTTPException(status_code=401, detail="missing or wrong API key (send X-API-Key or Authorization: Bearer)")
 
-    app = FastAPI(title="ASEM", version="0.1.0", description="Agentic self-evolving memory: REST API and memory inspector.")
+    app = FastAPI(
+        title="ASEM",
+        version="0.1.0",
+        description="Agentic self-evolving memory: REST API and memory inspector.",
+        docs_url=None,  # served below from the package's own Swagger UI files (no CDN)
+        redoc_url=None,
+    )
     api = APIRouter(prefix="/v1", dependencies=[Depends(check_key)])
 
     @app.exception_handler(ASEMError)
@@ -216,5 +223,15 @@ def create_app(memory: ASEM, *, api_key: str | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def inspector() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ASEM API",
+            swagger_js_url="/static/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
 
     return app

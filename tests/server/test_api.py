@@ -130,6 +130,9 @@ def test_openapi_and_inspector_are_served(client):
     assert page.status_code == 200 and "ASEM memory inspector" in page.text
     assert "cytoscape" in client.get("/static/cytoscape.min.js").text[:2000].lower()
     assert client.get("/static/inspector.js").status_code == 200
+    docs = client.get("/docs").text
+    assert "/static/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()  # no CDN: works offline
+    assert client.get("/static/swagger-ui-bundle.js").status_code == 200
 
 
 def test_bad_server_options_are_config_errors(embedder):

@@ -112,6 +112,9 @@ def test_inspector_in_a_real_browser(served: tuple[str, str], tmp_path: Path) ->
         assert page.locator("#utility svg circle").count() >= 2  # utility over time
         assert before[0] in page.inner_text("#detail-id")
         page.screenshot(path=str(shots / "inspector-note.png"), full_page=True)
+        page.goto(url + "/docs")  # the API docs render from the package's own Swagger UI, offline
+        page.wait_for_selector(".opblock")
+        assert page.locator(".opblock").count() >= 15
         browser.close()
     assert not errors, errors
     assert (shots / "inspector-search.png").stat().st_size > 10_000
