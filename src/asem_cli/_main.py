@@ -121,12 +121,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if cmd == "ingest" and args.server is None:
         memory = _open_memory(args, llm=args.llm)
-        counts = ingest(memory, args.file, args.batch, scope)
+        counts = ingest(memory, args.file, args.batch or (8 if args.llm else 64), scope)
         _emit(args, {"operations": counts, "notes": memory.stats()["notes"]})
         return 0
     backend = _backend(args)
     if cmd == "ingest":
-        counts = ingest(backend, args.file, args.batch, scope)
+        counts = ingest(backend, args.file, args.batch or 64, scope)
         _emit(args, {"operations": counts, "notes": backend.stats(Scope(user_id=None, agent_id=None, session_id=None))["notes"]})
     elif cmd == "add":
         ops = backend.add(args.text, args.timestamp, _json_arg(args.metadata, "--metadata"), scope)

@@ -70,7 +70,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", default=None, help='JSON object kept on the note, e.g. \'{"speaker": "Maya"}\'')
     p = cmd("ingest", "add a LoCoMo-format JSON file or a JSONL of messages (a progress bar on stderr)")
     p.add_argument("file", type=Path, help="the file to ingest")
-    p.add_argument("--batch", type=int, default=64, help="items per add_many call (default 64)")
+    p.add_argument("--batch", type=int, default=None, help="items per add_many call, one progress step each (default 64; 8 with --llm)")
     p.add_argument("--llm", default=None, help="turn on the LLM stages with this model, e.g. smollm2")
     p = cmd("search", "two-phase, value-aware search")
     p.add_argument("query", help="what to look for")
