@@ -13,7 +13,7 @@ import numpy as np
 
 from asem_core import ASEM, Embedder
 
-__all__ = ["perf_users", "report_users"]
+__all__ = ["perf_users", "probe_layouts", "report_users"]
 
 _FACTS = ("I live in {city}.", "My favourite food is {food}.", "I work as a {job}.")
 _CITIES = ("Lisbon", "Oslo", "Porto", "Quito", "Lyon", "Busan", "Perth", "Cork")
@@ -92,4 +92,57 @@ def report_users(embedder: Embedder, store: Path, users: int, per_user: int) -> 
     )
     print(f"  disk {r['store_mb']:.0f} MB in {r['files']} files ({r['mb_per_user'] * 1000:.0f} kB per user)")
     print(f"  a fresh process opens the store in {r['open_s']:.2f} s and serves the first search in {r['first_search_s']:.2f} s (ONNX backend)")
-    return r
+    layouts = probe_layouts(embedder, store.parent / f"{store.name}-layouts", users, per_user)
+    print(f"The two candidate layouts in bare Chroma, {users} users (first / last {r['window']} users, ms):")
+    print("| layout | write first / last | query first / last | disk MB | files |")
+    print("|---|---|---|---|---|")
+    for name, f in layouts.items():
+        print(
+            f"| {name} | {f['write_first_ms']:.1f} / {f['write_last_ms']:.1f} | {f['query_first_ms']:.1f} / {f['query_last_ms']:.1f} "
+            f"| {f['store_mb']:.0f} | {int(f['files'])} |"
+        )
+    return {**r, "layouts": layouts}
+
+
+def probe_layouts(embedder: Embedder, folder: Path, users: int, per_user: int = 3, window: int = 1000) -> dict[str, dict[str, float]]:
+    """The two candidate layouts in bare Chroma, side by side: a collection per user vs one shared collection.
+
+    Per user: ``per_user`` rows written (one ``add``), then one query of that user's rows (its own
+    collection, or the shared one with a ``where`` filter on the user). Returns, for each layout,
+    the mean write and query time of the first and last ``window`` users and the disk use.
+    """
+    import chromadb
+    from chromadb.config import Settings
+
+    window = max(1, min(window, users // 10 or 1))
+    vectors = embedder.embed([*_facts(0, per_user), "Where do I live?"])
+    rows, query = vectors[:-1].tolist(), vectors[-1:].tolist()
+    out: dict[str, dict[str, float]] = {}
+    for layout in ("collection per user", "shared collection"):
+        path = folder / layout.replace(" ", "-")
+        client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+        shared = client.get_or_create_collection("shared", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+        writes: list[float] = []
+        reads: list[float] = []
+        for user in range(users):
+            start = time.perf_counter()
+            if layout == "shared collection":
+                col, where = shared, {"user": f"u{user}"}
+                col.add(ids=[f"u{user}-{i}" for i in range(per_user)], embeddings=rows, metadatas=[{"user": f"u{user}"}] * per_user)
+            else:
+                col, where = client.get_or_create_collection(f"user-{user}", metadata={"hnsw:space": "cosine"}, embedding_function=None), None
+                col.add(ids=[f"{i}" for i in range(per_user)], embeddings=rows, metadatas=[{"user": f"u{user}"}] * per_user)
+            writes.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            col.query(query_embeddings=query, n_results=per_user, where=where)  # type: ignore[arg-type]
+            reads.append(time.perf_counter() - start)
+        mb, files = _disk(path)
+        out[layout] = {
+            "write_first_ms": float(np.mean(writes[:window]) * 1000),
+            "write_last_ms": float(np.mean(writes[-window:]) * 1000),
+            "query_first_ms": float(np.mean(reads[:window]) * 1000),
+            "query_last_ms": float(np.mean(reads[-window:]) * 1000),
+            "store_mb": mb,
+            "files": float(files),
+        }
+    return out

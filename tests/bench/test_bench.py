@@ -145,4 +145,6 @@ def test_users_bench_reports_latency_disk_and_open_time(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["users"] == 20 and data["window"] == 2 and data["files"] > 0 and data["open_s"] > 0
     assert data["ratio_last_to_first"] == pytest.approx(data["last_window_add_ms"] / data["first_window_add_ms"])
+    assert "| shared collection |" in printed and set(data["layouts"]) == {"collection per user", "shared collection"}
+    assert all(f["write_first_ms"] > 0 and f["query_last_ms"] > 0 and f["files"] > 0 for f in data["layouts"].values())
     assert bench_main(["users", "--users", "2", "--store", str(tmp_path / "s")]) == 2  # never into a non-empty folder
