@@ -115,8 +115,7 @@ class Local:
         return self.memory.stats(**scope)
 
     def scopes(self) -> list[dict[str, Any]]:
-        store = self.memory.store
-        return [{**s.to_dict(), "notes": sum(1 for n in store.iter_notes(s) if n.valid)} for s in store.scopes()]
+        return self.memory.scopes()
 
     def export(self, path: Path, scope: Scope) -> int:
         return self.memory.export(path, **scope)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
 from asem_core import ASEM
 from asem_core.locomo import Batch, ingest_sessions, load_locomo
+from asem_server._models import hit_out
 
 from ._backend import Backend, Scope
 from ._items import load_items
+from ._show import print_hits
 
 __all__ = ["demo", "ingest"]
 
@@ -47,14 +48,6 @@ def ingest(target: ASEM | Backend, path: Path, batch: int, scope: Scope) -> dict
     return counts
 
 
-def _print_hits(hits: list[Any]) -> None:
-    for rank, hit in enumerate(hits, start=1):
-        note = hit.note
-        text = note.content if len(note.content) < 110 else note.content[:107] + "..."
-        print(f"{rank:2d}. [{note.timestamp[:10]}] {text}")
-        print(f"    score={hit.score:+.2f} sim={hit.similarity:.2f} q={hit.utility:.2f} id={note.id} via {'+'.join(hit.channels)}")
-
-
 def demo(file: Path) -> int:
     """Ingest a conversation into an in-memory store, answer from memory, learn from feedback."""
     start = time.perf_counter()
@@ -67,13 +60,13 @@ def demo(file: Path) -> int:
     for qa in conv.qa[:3]:
         hits = mem.search(qa.question, k=3, **scope)
         print(f"Q: {qa.question}   (gold: {qa.answer})")
-        _print_hits(hits)
+        print_hits([hit_out(h).model_dump() for h in hits])
         print()
     probe = conv.qa[-1]
     print(f"Self-evolution. Q: {probe.question}   (gold: {probe.answer})")
     hits = mem.search(probe.question, k=5, **scope)
     print("Before feedback:")
-    _print_hits(hits)
+    print_hits([hit_out(h).model_dump() for h in hits])
     answer = next((h for h in hits if set(h.note.source_ids) & set(probe.evidence)), None)
     if answer is None:
         print("The answer note was not among the hits; nothing to reinforce.")
@@ -84,7 +77,7 @@ def demo(file: Path) -> int:
     print(f"\nFeedback: +1 for the note that answers ({answer.note.id[:8]}), -1 for the {len(distractors)} note(s) that ranked above it (or next to it).")
     after = mem.search(probe.question, k=5, **scope)
     print("After feedback:")
-    _print_hits(after)
+    print_hits([hit_out(h).model_dump() for h in after])
     rank = next(i for i, h in enumerate(after, start=1) if h.note.id == answer.note.id)
     print(f"\nThe answer note now ranks {rank} (it ranked {hits.index(answer) + 1}).")
     history = mem.history(answer.note.id, **scope)

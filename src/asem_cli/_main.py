@@ -16,25 +16,9 @@ from asem_core import ASEM, ASEMError, ConfigError, InvalidInputError, default_h
 from ._backend import Backend, Local, Remote, Scope
 from ._demo import demo, ingest
 from ._parser import LONG_RUNNING, READ_COMMANDS, parse
+from ._show import print_hits, print_notes
 
 __all__ = ["main"]
-
-
-def _short(text: str, width: int = 110) -> str:
-    return text if len(text) < width else text[: width - 3] + "..."
-
-
-def _print_hits(hits: Sequence[dict[str, Any]]) -> None:
-    for rank, hit in enumerate(hits, start=1):
-        note = hit["note"]
-        print(f"{rank:2d}. [{note['timestamp'][:10]}] {_short(note['content'])}")
-        print(f"    score={hit['score']:+.2f} sim={hit['similarity']:.2f} q={hit['utility']:.2f} id={note['id']} via {'+'.join(hit['channels'])}")
-
-
-def _print_notes(notes: Sequence[dict[str, Any]]) -> None:
-    for note in notes:
-        state = "" if note["valid"] else " (deleted)"
-        print(f"{note['id']}  v{note['version']}  q={note['q']:.2f}  [{note['timestamp'][:10]}] {_short(note['content'], 90)}{state}")
 
 
 def _json_arg(text: str | None, flag: str) -> dict[str, Any] | None:
@@ -138,12 +122,12 @@ def _run(args: argparse.Namespace) -> int:
             if args.json:
                 print("[]")
             return 1
-        _emit(args, hits, _print_hits if hits else "no hits")
+        _emit(args, hits, print_hits if hits else "no hits")
     elif cmd == "list":
         notes = backend.notes(args.include_invalid, scope)
         if not notes and not any(scope.values()) and not args.json:
             print(f"asem list: no notes in the global scope.{_scope_hint(backend)}", file=sys.stderr)
-        _emit(args, notes, _print_notes)
+        _emit(args, notes, print_notes)
     elif cmd == "get":
         _emit(args, backend.get(args.note_id, scope))
     elif cmd == "delete":

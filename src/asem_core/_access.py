@@ -150,6 +150,10 @@ class NoteAccess(IngestPipeline):
                 done += plan.ops
         return done
 
+    def scopes(self) -> list[dict[str, Any]]:
+        """Every scope of the store that holds notes or did, with its count of valid notes (``{"user_id": ..., "notes": 3}``)."""
+        return [{**s.to_dict(), "notes": sum(1 for n in self.store.iter_notes(s) if n.valid)} for s in self.store.scopes()]
+
     def history(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
         """Every version of a note, oldest first."""
         owner, _ = self._find(note_id, Scope(user_id, agent_id, session_id))

@@ -173,6 +173,10 @@ class ASEM(MemoryCore):
         """Async :meth:`~asem_core.ASEM.delete_all` (in a worker thread; the event loop is not blocked)."""
         return await asyncio.to_thread(self.delete_all, user_id=user_id, agent_id=agent_id, session_id=session_id, reason=reason)
 
+    async def ascopes(self) -> list[dict[str, Any]]:
+        """Async :meth:`~asem_core.ASEM.scopes` (in a worker thread; the event loop is not blocked)."""
+        return await asyncio.to_thread(self.scopes)
+
     async def ahistory(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> list[Version]:
         """Async :meth:`~asem_core.ASEM.history` (in a worker thread; the event loop is not blocked)."""
         return await asyncio.to_thread(self.history, note_id, user_id=user_id, agent_id=agent_id, session_id=session_id)

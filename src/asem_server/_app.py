@@ -188,10 +188,7 @@ def create_app(memory: ASEM, *, api_key: str | None = None) -> FastAPI:
     def scopes() -> list[dict[str, Any]]:
         if api_key is None:
             raise HTTPException(status_code=403, detail="listing scopes needs a server started with --api-key (or $ASEM_API_KEY)")
-        out = []
-        for s in memory.store.scopes():
-            out.append({**s.to_dict(), "notes": sum(1 for n in memory.store.iter_notes(s) if n.valid)})
-        return out
+        return memory.scopes()
 
     @api.get("/export", response_class=PlainTextResponse, summary="The scope as JSONL (notes, history, log); the whole store needs the API key")
     def export(scope: Scoped) -> PlainTextResponse:

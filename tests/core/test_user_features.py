@@ -70,6 +70,9 @@ def test_delete_all_is_soft_and_scoped(mem: ASEM) -> None:
     assert len(mem.all(user_id="u", include_invalid=True)) == 4
     assert all([v.op.value for v in mem.history(o.note_id, user_id="u")] == ["ADD", "DELETE"] for o in ops)
     assert [n.content for n in mem.all(user_id="other")] == ["I live in Oslo."]
+    assert sorted(mem.scopes(), key=str) == sorted(
+        [{"user_id": "u", "session_id": "s1", "notes": 0}, {"user_id": "u", "notes": 0}, {"user_id": "other", "notes": 1}], key=str
+    )
     assert mem.delete_all(user_id="u") == []
 
 

