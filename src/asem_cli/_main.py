@@ -92,6 +92,9 @@ def _emit(args: argparse.Namespace, value: Any, human: Any = None) -> None:
 def _run(args: argparse.Namespace) -> int:
     scope = _scope(args)
     cmd = args.command
+    if args.server is not None and (cmd in ("answer", "serve", "mcp") or getattr(args, "llm", None) is not None):
+        msg = f"asem {cmd} with these options runs in this process (it loads its own models): drop --server"
+        raise ConfigError(msg)
     if cmd == "serve":
         asem_server.serve(_open_memory(args), host=args.host, port=args.port, api_key=args.api_key)
         return 0

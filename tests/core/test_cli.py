@@ -128,6 +128,9 @@ def test_cli_rough_edges(tmp_path, capsys):
     assert "needs user_id" in capsys.readouterr().err
     assert main(["add", "x", *store, "--metadata", "[1]"]) == 1
     assert "--metadata must be a JSON object" in capsys.readouterr().err
+    for argv in (["answer", "q"], ["serve"], ["ingest", "f.json", "--llm", "smollm2"]):  # these run here, not on a server
+        assert main([*argv, "--server", "http://127.0.0.1:9"]) == 1
+        assert "drop --server" in capsys.readouterr().err
 
 
 def test_cli_help_describes_every_argument(capsys):
