@@ -15,7 +15,7 @@ import numpy as np
 
 from asem_core import ASEM, Embedder, Note, Scope
 
-__all__ = ["perf_ingest", "perf_search", "synthetic_texts"]
+__all__ = ["disk_use", "perf_ingest", "perf_search", "synthetic_texts"]
 
 _WORDS = (
     "dog cat garden painting guitar marathon pottery Lisbon Porto sister brother mother father school job bank studio "
@@ -159,7 +159,7 @@ def _measure_size(embedder: Embedder, size: int, queries: Sequence[str], folder:
         "asem_user_10_sessions_p95_ms": asem_user[1],
         "ratio_user_level_vs_scoped_p50": asem_user[0] / asem_s[0],
         "feedback_p50_ms": feedback[0],
-        "store_mb": _du(path) if path else 0.0,
+        "store_mb": disk_use(path)[0] if path else 0.0,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -177,9 +177,11 @@ def perf_search(embedder: Embedder, sizes: Sequence[int], queries: int = 50, fol
     return [_measure_size(embedder, size, qtexts, folder, rng) for size in sizes]
 
 
-def _du(path: str) -> float:
-    total = 0
+def disk_use(path: str | os.PathLike[str]) -> tuple[float, int]:
+    """MB and number of files under ``path``."""
+    total, count = 0, 0
     for root, _, files in os.walk(path):
         for f in files:
+            count += 1
             total += os.path.getsize(os.path.join(root, f))
-    return total / 1e6
+    return total / 1e6, count

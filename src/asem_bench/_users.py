@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from asem_core import ASEM, Embedder
+
+from ._perf import disk_use
 
 __all__ = ["perf_users", "probe_layouts", "report_users"]
 
@@ -40,15 +41,6 @@ def _facts(user: int, per_user: int) -> list[str]:
     return out
 
 
-def _disk(folder: Path) -> tuple[float, int]:
-    size, files = 0, 0
-    for root, _, names in os.walk(folder):
-        for name in names:
-            files += 1
-            size += (Path(root) / name).stat().st_size
-    return size / 1e6, files
-
-
 def perf_users(embedder: Embedder, store: Path, users: int, per_user: int = 3, window: int = 1000) -> dict[str, Any]:
     """Add ``per_user`` facts for each of ``users`` users (one ``add_many`` each) into one local store.
 
@@ -65,7 +57,7 @@ def perf_users(embedder: Embedder, store: Path, users: int, per_user: int = 3, w
             mem.add_many(_facts(user, per_user), user_id=f"user-{user}")
             times.append(time.perf_counter() - start)
     first, last = float(np.mean(times[:window]) * 1000), float(np.mean(times[-window:]) * 1000)
-    mb, files = _disk(store)
+    mb, files = disk_use(store)
     opened = subprocess.run([sys.executable, "-c", _OPEN, str(store), f"user-{users // 2}"], capture_output=True, text=True, check=True).stdout.split()
     return {
         "users": users,
@@ -136,7 +128,7 @@ def probe_layouts(embedder: Embedder, folder: Path, users: int, per_user: int = 
             start = time.perf_counter()
             col.query(query_embeddings=query, n_results=per_user, where=where)  # type: ignore[arg-type]
             reads.append(time.perf_counter() - start)
-        mb, files = _disk(path)
+        mb, files = disk_use(path)
         out[layout] = {
             "write_first_ms": float(np.mean(writes[:window]) * 1000),
             "write_last_ms": float(np.mean(writes[-window:]) * 1000),

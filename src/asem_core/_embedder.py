@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -228,7 +229,7 @@ def resolve_embedder(spec: Embedder | str | Any | None, threads: int | None = No
     if spec is None or isinstance(spec, str):
         name = DEFAULT_EMBEDDER if spec is None else spec
         if backend == "onnx":
-            return OnnxEmbedder(_local_folder(name), name=name, threads=threads)
+            return OnnxEmbedder(partial(_local_folder, name), name=name, threads=threads)  # the folder is found on first use
         return SentenceTransformerEmbedder(name, threads=threads)
     if isinstance(spec, Embedder):
         return spec

@@ -22,7 +22,6 @@ __all__ = ["OPERATORS", "check_filters", "compare", "matches_filter", "note_fiel
 
 OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$contains")
 _ORDER = {"$gt": lambda a, b: a > b, "$gte": lambda a, b: a >= b, "$lt": lambda a, b: a < b, "$lte": lambda a, b: a <= b}
-_TIME_FIELDS = frozenset({"timestamp", "created_at", "updated_at"})
 _NOTE_FIELDS = ("id", "content", "timestamp", "keywords", "tags", "context", "q", "uses", "created_at", "updated_at", "valid", "version", "source_ids")
 
 
@@ -70,7 +69,7 @@ def _instant(value: Any) -> datetime | None:
     return None
 
 
-def compare(value: Any, op: str, arg: Any, *, time_field: bool = False) -> bool:
+def compare(value: Any, op: str, arg: Any) -> bool:
     """Apply one operator of :data:`OPERATORS` to a stored ``value``.
 
     Raises:
@@ -94,14 +93,10 @@ def compare(value: Any, op: str, arg: Any, *, time_field: bool = False) -> bool:
     numbers = (int, float)
     if isinstance(value, numbers) and isinstance(arg, numbers) and not isinstance(value, bool) and not isinstance(arg, bool):
         return bool(_ORDER[op](float(value), float(arg)))
-    if time_field or isinstance(arg, datetime):
-        a, b = _instant(value), _instant(arg)
-        if a is not None and b is not None:
-            return bool(_ORDER[op](a, b))
+    a, b = _instant(value), _instant(arg)
+    if a is not None and b is not None:  # times (ISO strings, datetimes) compare as instants
+        return bool(_ORDER[op](a, b))
     if isinstance(value, str) and isinstance(arg, str):
-        a, b = _instant(value), _instant(arg)
-        if a is not None and b is not None:
-            return bool(_ORDER[op](a, b))
         return bool(_ORDER[op](value, arg))
     return False
 
@@ -121,7 +116,7 @@ def matches_filter(get: Callable[[str], Any], filters: Mapping[str, Any] | None)
             continue
         value = get(key)
         if isinstance(cond, Mapping) and any(str(op).startswith("$") for op in cond):
-            if not all(compare(value, op, arg, time_field=key in _TIME_FIELDS) for op, arg in cond.items()):
+            if not all(compare(value, op, arg) for op, arg in cond.items()):
                 return False
         elif isinstance(cond, Mapping):
             if not isinstance(value, Mapping) or not matches_filter(value.get, cond):

@@ -277,14 +277,14 @@ class MemoryCore(NoteAccess):
         query_emb = self._embed_query(query)
         with self._lock:
             parts = [(s, self._state(s)) for s in self._covered(scope)]
+            primary = parts[0][1]
             if wanted is not None:
                 parts = [(s, st.only(self._matching(s, wanted))) for s, st in parts]
             self._counters["searches"] += 1
             cfg = self.config if k <= self.config.k1 else self.config.replace(k1=k)
             hits = two_phase_search(self.store, parts, query, query_emb, cfg, k)
-            if wanted is not None:  # feedback without ids rewards the hits of this search
-                state = self._state(scope)
-                state.last_pool, state.last_hits = parts[0][1].last_pool, parts[0][1].last_hits
+            if wanted is not None:  # feedback without ids rewards the hits of this search (read from the filtered view)
+                primary.last_pool, primary.last_hits = parts[0][1].last_pool, parts[0][1].last_hits
         if min_similarity is not None:
             hits = [h for h in hits if h.similarity >= min_similarity]
         return hits

@@ -16,7 +16,7 @@ import os
 import shutil
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,19 +113,20 @@ class OnnxEmbedder:
     """A sentence-transformers model run by ONNX Runtime (exported once from the same weights).
 
     Args:
-        source: A local sentence-transformers folder, or a folder :func:`export_onnx` made.
+        source: A local sentence-transformers folder, a folder :func:`export_onnx` made, or a
+            function returning one (called on first use, so making the embedder reads nothing).
         name: The name recorded in stores (the model name of the torch backend, so both backends
             can open the same store).
         threads: onnxruntime intra-op threads; ``None``: one per core.
         batch_size: Texts per forward pass.
     """
 
-    def __init__(self, source: str | os.PathLike[str], name: str | None = None, threads: int | None = None, batch_size: int = 64) -> None:
+    def __init__(self, source: str | os.PathLike[str] | Callable[[], Path], name: str | None = None, threads: int | None = None, batch_size: int = 64) -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             msg = f"threads must be a positive integer or None, got {threads!r}"
             raise ConfigError(msg)
-        self._source = Path(source).expanduser()
-        self._name = name or str(source)
+        self._source = source if callable(source) else Path(source).expanduser()
+        self._name: str = name or (str(getattr(source, "__name__", "onnx")) if callable(source) else str(source))
         self._threads = threads
         self._batch_size = batch_size
         self._session: Any = None
@@ -142,7 +143,8 @@ class OnnxEmbedder:
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._session is None:
-                folder = self._source if (self._source / "model.onnx").exists() else export_onnx(self._source)
+                source = self._source() if callable(self._source) else self._source
+                folder = source if (source / "model.onnx").exists() else export_onnx(source)
                 try:
                     import onnxruntime as ort  # type: ignore[import-untyped]
                     from tokenizers import Tokenizer
