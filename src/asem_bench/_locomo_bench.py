@@ -14,6 +14,7 @@ from asem_core.llm import MeteredLLM
 from asem_core.locomo import CATEGORY_NAMES, Conversation
 from asem_core.manager import AddOnlyManager
 
+from ._evolution import Credit, self_evolution
 from ._systems import ASEMSystem, BM25System, DenseSystem, FullContextSystem, HybridSystem, NoMemorySystem, System
 from .metrics import bleu1, distinct_sources, evidence_metrics, exact_match, token_f1
 
@@ -134,12 +135,15 @@ def _summarise(name: str, by_cat: dict[str, list[dict[str, float]]]) -> BenchRes
     return res
 
 
-def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedback_passes: int = 0, log: Any = print) -> list[BenchResult]:
+def run_locomo(
+    convs: Sequence[Conversation], systems: Sequence[System], feedback_passes: int = 0, log: Any = print, credit: Credit | None = None
+) -> list[BenchResult]:
     """Ingest every conversation into every system, then score evidence retrieval.
 
-    With ``feedback_passes`` > 0, systems that learn (ASEM systems with λ > 0) replay a training half of the
-    questions with reward from the evidence (hits holding evidence get r=1, others r=0) and
-    recall@10 is reported on both halves after each pass.
+    With ``feedback_passes`` > 0, systems that learn (ASEM systems with λ > 0) replay half of the
+    questions with reward from the evidence (``credit``; by default hits holding evidence get r=1,
+    others r=0) and recall@10 is reported after each pass on the replayed questions, their
+    paraphrases and the held-out ones (split by evidence overlap; :mod:`asem_bench._evolution`).
     """
     results: list[BenchResult] = []
     for system in systems:
@@ -151,7 +155,7 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
             add_times.append((time.perf_counter() - t0) / max(len(conv.turns), 1))
         ingest_s = time.perf_counter() - start
         t_eval = time.perf_counter()
-        by_cat, times, per_question = _evaluate(system, convs)
+        by_cat, times, _ = _evaluate(system, convs)
         res = _summarise(system.name, by_cat)
         eval_s = time.perf_counter() - t_eval
         turns = sum(len(c.turns) for c in convs)
@@ -177,38 +181,11 @@ def run_locomo(convs: Sequence[Conversation], systems: Sequence[System], feedbac
             res.latency["llm_stages"] = usage["llm_stages"]
         t_evo = time.perf_counter()
         if feedback_passes and isinstance(system, ASEMSystem) and system.mem.config.lam > 0:  # λ=0: utility cannot move a rank
-            res.evolution = _self_evolution(system, convs, feedback_passes, per_question)
+            res.evolution = self_evolution(system, convs, feedback_passes, credit)
         evo_s = time.perf_counter() - t_evo
         log(f"{system.name}: recall@10 {res.overall.get('recall@10', 0):.3f}, ingest {ingest_s:.1f} s, evaluation {eval_s:.1f} s, self-evolution {evo_s:.1f} s")
         results.append(res)
     return results
-
-
-def _self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: int, before: dict[tuple[str, int], float]) -> list[dict[str, float]]:
-    """The recall curve over feedback passes; pass 0 is ``before`` (recall@10 per question, no feedback yet)."""
-    train: set[tuple[str, int]] = set()
-    test: set[tuple[str, int]] = set()
-    for conv in convs:
-        for n, _ in enumerate(_questions(conv)):
-            (train if n % 2 == 0 else test).add((conv.sample_id, n))
-
-    def recall(ids: set[tuple[str, int]]) -> float:
-        _, _, per_question = _evaluate(system, convs, ids, deep=False)
-        return float(np.mean(list(per_question.values()))) if per_question else 0.0
-
-    def mean(ids: set[tuple[str, int]]) -> float:
-        return float(np.mean([before[i] for i in ids])) if ids else 0.0
-
-    curve = [{"pass": 0.0, "train_recall@10": mean(train), "heldout_recall@10": mean(test)}]
-    for p in range(1, passes + 1):
-        for conv in convs:
-            for n, qa in enumerate(_questions(conv)):
-                if (conv.sample_id, n) not in train:
-                    continue
-                ranked = system.retrieve(conv.sample_id, qa.question, 10)
-                system.feedback(conv.sample_id, {i: 1.0 if set(sources) & set(qa.evidence) else 0.0 for i, sources in enumerate(ranked)})
-        curve.append({"pass": float(p), "train_recall@10": recall(train), "heldout_recall@10": recall(test)})
-    return curve
 
 
 def first_sessions(conv: Conversation, sessions: int) -> Conversation:

@@ -56,6 +56,9 @@ class UpdateScenario:
     values: list[str]
     turns: list[Turn] = field(default_factory=list)
     questions: list[UpdateQuestion] = field(default_factory=list)
+    subjects: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Turn id -> (subject, value): what each turn states (``"Ann:city"``, ``"Berlin"``); filler turns are
+    their own subject with an empty value. The trainer scores a memory's current values with it."""
 
 
 def generate_scenarios(n: int, *, split: str = "eval", seed: int = 0) -> list[UpdateScenario]:
@@ -83,23 +86,27 @@ def _scenario(sid: str, slot: Slot, slots: Sequence[Slot], split: str, rng: rand
     day = datetime(2023, 1, 1) + timedelta(days=rng.randrange(300))
     stated: list[str] = []  # the turn that made each value of the chain current
 
-    def say(text: str, session: int) -> str:
+    def say(text: str, session: int, subject: str = "", value: str = "") -> str:
         dia = f"{sid}:{len(scenario.turns)}"
         stamp = (day + timedelta(minutes=len(scenario.turns))).isoformat()
         scenario.turns.append(Turn(dia, speaker, text, stamp, session))
+        scenario.subjects[dia] = (subject or f"chat:{text}", value)
         return dia
 
     other_slot = rng.choice([s for s in slots if s.name != slot.name])
     for session in range(changes + 1):
         for _ in range(rng.randint(0, 2)):
             say(rng.choice(FILLER), session + 1)
+        mine = f"{speaker}:{slot.name}"
         if session == 0:
-            stated.append(say(rng.choice(slot.state).format(v=chain[0]), 1))
-            say(rng.choice(other_slot.state).format(v=rng.choice(other_slot.values)), 1)
+            stated.append(say(rng.choice(slot.state).format(v=chain[0]), 1, mine, chain[0]))
+            value = rng.choice(other_slot.values)
+            say(rng.choice(other_slot.state).format(v=value), 1, f"{speaker}:{other_slot.name}", value)
         else:
-            stated.append(say(rng.choice(slot.change).format(old=chain[session - 1], v=chain[session]), session + 1))
+            stated.append(say(rng.choice(slot.change).format(old=chain[session - 1], v=chain[session]), session + 1, mine, chain[session]))
         if rng.random() < 0.6:  # someone else's value of the same slot
-            say(rng.choice(slot.other).format(who=rng.choice(RELATIVES[split]), v=spare), session + 1)
+            who = rng.choice(RELATIVES[split])
+            say(rng.choice(slot.other).format(who=who, v=spare), session + 1, f"{who}:{slot.name}", spare)
         for _ in range(rng.randint(0, 2)):
             say(rng.choice(FILLER), session + 1)
         day += timedelta(days=rng.randint(7, 60))

@@ -17,7 +17,9 @@ from asem_core.llm import HFTransformersLLM, MeteredLLM
 from asem_core.locomo import CATEGORY_NAMES, load_locomo
 from asem_core.manager import AddOnlyManager
 
+from ._evolution import Credit
 from ._locomo_bench import KS, BenchResult, build_systems, first_sessions, run_locomo, run_reader
+from ._loo import format_loo, leave_one_out, parse_grid
 from ._perf import perf_ingest, perf_search, synthetic_texts
 from ._perf_more import report_more
 from ._systems import ASEMSystem, BM25System, DenseSystem
@@ -57,7 +59,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-questions", type=int, default=None, help="reader: questions per conversation (default all)")
     p.add_argument("--sessions", type=int, default=None, help="keep only the first N sessions of each conversation (and the questions they answer)")
     p.add_argument("--feedback-passes", type=int, default=0, help="self-evolution passes over a training half of the questions")
+    p.add_argument("--feedback-depth", type=int, default=10, help="self-evolution: hits of each replayed search that get a reward")
+    p.add_argument("--feedback-miss", type=float, default=0.0, help="self-evolution: reward of a hit without evidence (in [-1, 0])")
+    p.add_argument("--feedback-above-only", action="store_true", help="self-evolution: reward misses only above the last evidence hit")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")
+    p.add_argument("--loo", action="store_true", help="leave-one-conversation-out: tune search settings on the others, report each conversation")
+    p.add_argument("--loo-grid", default=None, help="grid of the leave-one-out tuning, e.g. 'lexical_weight=0.3,0.5;hop_weight=0.5,1'")
     p.add_argument("--out", type=Path, default=None, help="write every figure and the settings as JSON")
     p.add_argument("--plots", type=Path, default=None, help="folder for PNG plots")
     p = sub.add_parser("updates", help="facts that change: current value, stale-above-current, past and 'ever' recall on generated scenarios")
@@ -148,8 +155,13 @@ def _plots(results: Sequence[BenchResult], folder: Path) -> list[str]:
         fig, ax = plt.subplots(figsize=(8.5, 4))
         for r in curves:
             xs = [p["pass"] for p in r.evolution]
-            ax.plot(xs, [p["train_recall@10"] for p in r.evolution], "o-", label=f"{r.name} replayed half")
-            ax.plot(xs, [p["heldout_recall@10"] for p in r.evolution], "s--", label=f"{r.name} held-out half")
+            for key, style, label in (
+                ("replayed", "o-", "replayed"),
+                ("paraphrased", "^-", "replayed, paraphrased"),
+                ("overlap", "s--", "held-out, shares evidence"),
+                ("disjoint", "x:", "held-out, other evidence"),
+            ):
+                ax.plot(xs, [p[f"{key}_recall@10"] for p in r.evolution], style, label=f"{r.name} {label}")
         ax.set_xlabel("feedback pass")
         ax.set_xticks(sorted({int(p["pass"]) for r in curves for p in r.evolution}))
         ax.set_ylabel("evidence recall@10")
@@ -186,7 +198,12 @@ def _locomo(args: argparse.Namespace) -> int:
     systems = build_systems(names, embedder, options, llm)
     started = time.time()
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    results = run_locomo(convs, systems, args.feedback_passes, log=log)
+    credit = Credit(args.feedback_depth, args.feedback_miss, args.feedback_above_only)
+    results = run_locomo(convs, systems, args.feedback_passes, log=log, credit=credit)
+    loo = None
+    asem = next((s for s in systems if isinstance(s, ASEMSystem) and s.name == "ASEM"), None)
+    if args.loo and asem is not None:
+        loo = leave_one_out(asem, convs, parse_grid(args.loo_grid) if args.loo_grid else None, log=log)
     if args.reader != "none":
         reader = MeteredLLM(llm if llm is not None and args.reader == args.llm else HFTransformersLLM(args.reader))
         run_reader(convs, systems, results, reader, k=args.reader_k, max_questions=args.max_questions, log=log)
@@ -216,10 +233,14 @@ def _locomo(args: argparse.Namespace) -> int:
                 f"| {r.name} | {per} | {o.get('f1', 0.0):.3f} | {o.get('bleu1', 0.0):.3f} | {o.get('em', 0.0):.3f} | "
                 f"{o.get('adversarial_refusal', 0.0):.3f} | {o.get('context_tokens_per_question', 0.0):.0f} |"
             )
+    if loo is not None:
+        print(f"\nLeave-one-conversation-out (ASEM; search settings tuned on the other {len(convs) - 1}, scored on the one held out; recall@10):\n")
+        print(format_loo(loo))
     for r in results:
         for point in r.evolution:
-            train, held = point["train_recall@10"], point["heldout_recall@10"]
-            print(f"self-evolution {r.name} pass {int(point['pass'])}: replayed half R@10 {train:.3f}, held-out half R@10 {held:.3f}")
+            groups = ("replayed", "paraphrased", "overlap", "disjoint", "heldout")
+            figures = ", ".join(f"{g} {point[f'{g}_recall@10']:.3f}" for g in groups)
+            print(f"self-evolution {r.name} pass {int(point['pass'])}: R@10 {figures}")
     settings = {
         "data": str(args.data),
         "conversations": [c.sample_id for c in convs],
@@ -228,6 +249,7 @@ def _locomo(args: argparse.Namespace) -> int:
         "systems": [s.name for s in systems],
         "asem_overrides": options,
         "feedback_passes": args.feedback_passes,
+        "feedback_credit": {"depth": credit.depth, "miss": credit.miss, "above_only": credit.above_only},
         "llm": args.llm,
         "reader": args.reader,
         "manager": args.manager,
@@ -239,7 +261,10 @@ def _locomo(args: argparse.Namespace) -> int:
     }
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"settings": settings, "systems": {r.name: r.to_dict() for r in results}}, indent=2))
+        body: dict[str, Any] = {"settings": settings, "systems": {r.name: r.to_dict() for r in results}}
+        if loo is not None:
+            body["leave_one_out"] = {"rows": loo.rows, "mean_recall@10": loo.mean("recall@10"), "grid_points": loo.grid_points}
+        args.out.write_text(json.dumps(body, indent=2))
         print(f"\nwrote {args.out}")
     if args.plots:
         for path in _plots(results, args.plots):

@@ -120,8 +120,9 @@ class ASEMConfig:
     llm_turns_per_call: int = 2
     """Note construction: turns described in one LLM prompt."""
     llm_manager_gate: float = 0.70
-    """Prompted manager: the LLM is asked only when the nearest note is at least this similar
-    (intent cosine); below it the fact is new (ADD) without a call."""
+    """Prompted manager: the LLM is asked when the nearest note is at least this similar (intent
+    cosine), or when the fact may replace an older value of a same-speaker note (a change is often
+    less similar than this); otherwise the fact is new (ADD) without a call."""
     llm_link_gate: float = 0.65
     """Links and evolution: the LLM is asked to label links and revise neighbours only for a new
     note whose nearest linked neighbour is at least this similar; other links stay "similar"."""

@@ -32,9 +32,49 @@ def test_bench_smoke_on_part_of_a_conversation(locomo_dir, embedder):
     asem = results[-1]
     assert [p["pass"] for p in asem.evolution] == [0.0, 1.0]
     assert all(0.0 <= p["train_recall@10"] <= 1.0 and 0.0 <= p["heldout_recall@10"] <= 1.0 for p in asem.evolution)
+    groups = ("replayed", "paraphrased", "overlap", "disjoint")
+    assert all(0.0 <= p[f"{g}_recall@10"] <= 1.0 for p in asem.evolution for g in groups)
+    assert asem.evolution[0]["replayed_questions"] == asem.evolution[0]["paraphrased_questions"] > 0
     assert asem.overall["recall@10"] >= results[0].overall["recall@10"]  # ASEM at least matches Dense
     table = format_table(results)
     assert "4 single-hop" in table and "| ASEM |" in table
+
+
+def test_leave_one_out_tunes_without_the_held_out_conversation(locomo_dir, embedder):
+    from asem_bench._loo import format_loo, leave_one_out, parse_grid
+    from asem_core import ConfigError
+
+    convs = []
+    for name in ("conv-30", "conv-26", "conv-41"):
+        conv = load_locomo(locomo_dir / f"{name}.json")[0]
+        conv.turns = conv.turns[:60]
+        kept = {t.dia_id for t in conv.turns}
+        conv.qa = [q for q in conv.qa if q.evidence and set(q.evidence) <= kept]
+        convs.append(conv)
+    (asem,) = build_systems(["ASEM"], embedder, {})
+    for conv in convs:
+        asem.ingest(conv.sample_id, conv.turns)
+    grid = parse_grid("hop_weight=0.5,0;lexical_weight=0.5")
+    assert grid == {"hop_weight": [0.5, 0], "lexical_weight": [0.5]}
+    result = leave_one_out(asem, convs, grid, log=lambda m: None)
+    assert [r["conversation"] for r in result.rows] == ["conv-30", "conv-26", "conv-41"] and result.grid_points == 2
+    for r in result.rows:
+        assert r["settings"]["hop_weight"] in (0.5, 0) and 0.0 <= r["recall@10"] <= 1.0 and "default_recall@10" in r
+    assert asem.mem.config.hop_weight == 0.5 and asem.mem.config.lam == 0.4  # the memory's settings are restored
+    assert "mean of held-out" in format_loo(result)
+    with pytest.raises(ConfigError, match="search-time"):
+        parse_grid("link_k=1,2")
+
+
+def test_credit_assignment_and_paraphrases():
+    from asem_bench._evolution import Credit, paraphrase
+
+    ranked = [["D1:1"], ["D1:2"], ["D1:3"], ["D1:4"]]
+    assert Credit().rewards(ranked, ["D1:3"]) == {0: 0.0, 1: 0.0, 2: 1.0, 3: 0.0}
+    assert Credit(miss=-1.0, above_only=True).rewards(ranked, ["D1:2"]) == {0: -1.0, 1: 1.0}
+    assert Credit(depth=2).rewards(ranked, ["D1:3"]) == {0: 0.0, 1: 0.0}
+    assert paraphrase("When did Ann move to Berlin?") == "Remind me: at what time did Ann move to Berlin?"
+    assert paraphrase("Who is Ann's partner?", 1) == "Quick question, which person is Ann's partner?"
 
 
 def test_reader_metrics_follow_locomo_normalisation():

@@ -59,6 +59,18 @@ def test_heuristic_does_not_supersede_across_people_speakers_or_time():
     assert manager.decide(Fact("I just moved to Munich.", "2023-06-01T00:00:00", "Ann"), [Neighbour(old, 0.6)]).supersedes is None
 
 
+def test_an_llm_manager_is_asked_about_changes_below_the_gate():
+    from asem_core.manager import asks_llm
+
+    old = _said("I live in Berlin.")
+    config = ASEMConfig()
+    change = Fact("I just moved from Berlin to Munich.", "2024-06-01T00:00:00", "Ann")
+    assert asks_llm(change, [Neighbour(old, 0.62)], config)  # below the 0.70 gate, but it may replace the old value
+    assert not asks_llm(Fact("My brother just moved to Munich.", "2024-06-01T00:00:00", "Ann"), [Neighbour(old, 0.6)], config)
+    assert asks_llm(Fact("I like tea.", "2024-06-01T00:00:00", "Ann"), [Neighbour(old, config.llm_manager_gate)], config)
+    assert not asks_llm(change, [], config)
+
+
 def test_a_near_duplicate_with_a_new_value_is_not_dropped():
     old = _said("My number changed from 555-0128 to 555-0173.")
     fact = Fact("My number changed from 555-0173 to 555-0199.", "2024-06-01T00:00:00", "Ann")

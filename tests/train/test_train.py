@@ -101,6 +101,45 @@ def test_states_from_locomo(locomo_dir: Path, embedder) -> None:
     assert AnswerState.from_json(AnswerState("c", "q?", "a", 1, []).to_json()).question == "q?"
 
 
+def test_update_states_score_the_memory_after_the_operation(embedder) -> None:
+    """Generated scenarios give states with the truth; the current-value reward judges outcomes, not labels."""
+    from asem_train import build_update_states, current_score
+    from asem_train._states import state_note
+
+    from asem_bench._updates import generate_scenarios
+    from asem_core import Decision, HeuristicManager
+
+    scenarios = generate_scenarios(12, split="train")
+    states = build_update_states(scenarios, embedder)
+    assert states and all(s.truth and s.source_id in s.truth for s in states)
+    changes = [
+        s
+        for s in states
+        if any(
+            n["speaker"] == s.speaker
+            and s.truth.get(n["source_ids"][0], [""])[0] == s.truth[s.source_id][0]
+            and s.truth[n["source_ids"][0]][1] != s.truth[s.source_id][1]
+            for n in s.neighbours
+        )
+    ]
+    assert changes, "some states announce a new value of a slot the memory holds"
+    s = changes[0]
+    old = next(n for n in s.neighbours if s.truth.get(n["source_ids"][0], [""])[0] == s.truth[s.source_id][0])
+    assert current_score(s, Decision(OpType.DELETE, "r", old["id"])) == 1.0  # old value gone, new one held
+    assert current_score(s, Decision(OpType.UPDATE, "r", old["id"], "merged")) == 1.0
+    assert current_score(s, Decision(OpType.ADD, "r", supersedes=old["id"])) == 1.0  # the old note is marked superseded
+    assert current_score(s, Decision(OpType.ADD, "r")) == 0.5  # the stale note still looks current
+    assert current_score(s, Decision(OpType.NOOP, "r", old["id"])) < 0.5  # the new value is lost
+    heuristic = HeuristicManager().decide(s.fact_obj(), s.neighbour_objs())
+    assert current_score(s, heuristic) == 1.0 and state_note(old).id == old["id"]
+    # merging a fact into a note about another subject is penalised
+    other = next((n for n in s.neighbours if s.truth.get(n["source_ids"][0], [""])[0] not in ("", s.truth[s.source_id][0])), None)
+    if other is not None:
+        assert current_score(s, Decision(OpType.UPDATE, "r", other["id"], "merged")) < 1.0
+    assert ManagerState.from_json(s.to_json()) == s
+    assert current_score(state(), Decision(OpType.ADD, "r")) == 0.0  # LoCoMo states have no truth
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, locomo_dir_module: Path) -> Path:
     out = tmp_path_factory.mktemp("run") / "manager"
@@ -125,6 +164,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory, locomo_dir_module: Path) -
             "40",
             "--learning-rate",
             "0.002",
+            "--update-scenarios",
+            "4",
+            "--eval-update-scenarios",
+            "2",
             "--output",
             str(out),
         ]
@@ -149,6 +192,12 @@ def test_two_grpo_steps_change_the_adapter_and_it_loads_into_asem(trained: Path,
     log = [json.loads(line) for line in (trained / "log.jsonl").read_text().splitlines()]
     assert any("reward" in r and "kl" in r and "loss" in r for r in log)
     assert (trained / "config.yaml").exists() and (trained / "README.md").exists() and (trained / "reward_curve.png").exists()
+    # the held-out knowledge-update evaluation ran for the four policies and is in the model card
+    updates = json.loads((trained / "eval.json").read_text())["updates"]
+    assert set(updates["policies"]) == {"heuristic", "prompted", f"grpo:{trained}", "add-only"} and updates["states"] > 0
+    assert all(0.0 <= row["current@1"] <= 1.0 and 0.0 <= row["valid_reply_rate"] <= 1.0 for row in updates["policies"].values())
+    assert updates["policies"]["add-only"]["op_mix"] == {"ADD": updates["states"]}
+    assert "Held-out knowledge-update scenarios" in (trained / "README.md").read_text()
     mem = ASEM.ephemeral(embedder=embedder, manager=f"grpo:{trained}")
     assert mem.manager.name.startswith("grpo:")
     mem.add("Caroline adopted a dog named Buddy.", metadata={"speaker": "Caroline"})

@@ -5,9 +5,11 @@ Install with ``pip install 'asem[train]'``. The trained adapter loads back into 
 """
 
 from ._config import AnswerTrainConfig, ManagerTrainConfig
-from ._rewards import answer_f1_reward, answer_reward, format_reward, fragmentation_reward, manager_reward, score_operation
+from ._evaluate import evaluate_policies, evaluate_updates
+from ._rewards import answer_f1_reward, answer_reward, current_reward, format_reward, fragmentation_reward, manager_reward, score_decision, score_operation
 from ._states import AnswerState, ManagerState, build_answer_states, build_manager_states
-from ._train import evaluate_policies, train
+from ._train import train
+from ._update_states import build_update_states, current_score
 
 __all__ = [
     "AnswerState",
@@ -18,10 +20,15 @@ __all__ = [
     "answer_reward",
     "build_answer_states",
     "build_manager_states",
+    "build_update_states",
+    "current_reward",
+    "current_score",
     "evaluate_policies",
+    "evaluate_updates",
     "format_reward",
     "fragmentation_reward",
     "manager_reward",
+    "score_decision",
     "score_operation",
     "train",
 ]

@@ -43,6 +43,9 @@ class TrainConfig:
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: on with a CUDA device that supports it, off on the CPU)."})
     use_vllm: bool = field(default=False, metadata={"help": "Generate rollouts with vLLM (GPU only; see the trainers README)."})
     vllm_mode: str = field(default="colocate", metadata={"help": "With use_vllm: 'colocate' (vLLM shares the training GPUs) or 'server' (trl vllm-serve)."})
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Recompute activations in the backward pass (saves memory on big models, slower; TRL turns it on by default)."}
+    )
     eval_max_turns: int | None = field(default=None, metadata={"help": "Replay only the first N turns of each held-out conversation in the evaluation."})
     eval_max_states: int | None = field(default=64, metadata={"help": "Held-out states scored per policy after training (None: all)."})
 
@@ -139,6 +142,13 @@ class ManagerTrainConfig(TrainConfig):
     weight_format: float = field(default=1.0, metadata={"help": "Weight of the format reward (invalid JSON, unknown op or target)."})
     weight_answer: float = field(default=1.0, metadata={"help": "Weight of the answerability reward of the bank after the operation."})
     weight_fragmentation: float = field(default=1.0, metadata={"help": "Weight of the penalty for an ADD that duplicates a note."})
+    weight_current: float = field(default=1.0, metadata={"help": "Weight of the current-value reward on generated knowledge-update states."})
+    update_scenarios: int = field(
+        default=150, metadata={"help": "Generated knowledge-update scenarios (training split) whose states join the LoCoMo ones (0: none)."}
+    )
+    eval_update_scenarios: int = field(
+        default=60, metadata={"help": "Held-out knowledge-update scenarios (evaluation split: other slots, templates, names) scored after training."}
+    )
 
 
 @dataclass

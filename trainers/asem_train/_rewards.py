@@ -13,7 +13,10 @@ Manager rewards (Memory-R1 style, outcome-based):
   then score how well the questions tied to the fact or to those notes can be answered from
   the resulting bank: for each question, the best token recall of the gold answer among the
   two notes retrieved for it (by overlap of stemmed content words), averaged;
-- :func:`fragmentation_reward`: -0.5 for an ADD that duplicates an existing note.
+- :func:`fragmentation_reward`: -0.5 for an ADD that duplicates an existing note;
+- :func:`current_reward`: on generated knowledge-update states, whether the memory after the
+  operation holds every present value, leaves no superseded value looking current and merges no
+  unrelated facts (:func:`asem_train._update_states.current_score`); 0 on LoCoMo states.
 """
 
 from __future__ import annotations
@@ -22,19 +25,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from asem_bench.metrics import answer_tokens, token_f1
-from asem_core import OpType
+from asem_core import Decision, OpType
 from asem_core.training import ANSWER_PREFIX, MANAGER_PREFIX, ReplyError, content_words, lexical_tokens, parse_answer, parse_manager_reply
 
 from ._states import AnswerState, ManagerState
+from ._update_states import current_score
 
 __all__ = [
     "MANAGER_PREFIX",
     "ANSWER_PREFIX",
     "answer_f1_reward",
     "answer_reward",
+    "current_reward",
     "format_reward",
     "fragmentation_reward",
     "manager_reward",
+    "score_decision",
     "score_operation",
 ]
 
@@ -65,15 +71,20 @@ def _answerability(bank: Sequence[str], questions: Sequence[dict[str, Any]]) -> 
 
 
 def score_operation(state: ManagerState, completion: str) -> dict[str, Any]:
-    """Score one manager reply on one state.
+    """Score one manager reply (the text after :data:`MANAGER_PREFIX`) on one state.
 
     Returns:
-        ``valid``, ``op`` (or None), ``format``, ``answer``, ``fragmentation`` and ``reason``.
+        ``valid``, ``op`` (or None), ``format``, ``answer``, ``fragmentation``, ``current`` and ``reason``.
     """
     try:
         decision = parse_manager_reply(MANAGER_PREFIX + completion, state.fact_obj(), state.neighbour_objs())
     except ReplyError as exc:
-        return {"valid": False, "op": None, "format": -1.0, "answer": 0.0, "fragmentation": 0.0, "reason": str(exc)}
+        return {"valid": False, "op": None, "format": -1.0, "answer": 0.0, "fragmentation": 0.0, "current": 0.0, "reason": str(exc)}
+    return score_decision(state, decision)
+
+
+def score_decision(state: ManagerState, decision: Decision) -> dict[str, Any]:
+    """Score a decision (of any policy, an LLM's parsed reply or the heuristic's) on one state; see :func:`score_operation`."""
     bank = {n["id"]: n["content"] for n in state.neighbours}
     if decision.op is OpType.ADD:
         bank["new"] = state.fact
@@ -95,6 +106,7 @@ def score_operation(state: ManagerState, completion: str) -> dict[str, Any]:
         "format": 0.0,
         "answer": _answerability(list(bank.values()), state.questions),
         "fragmentation": fragmentation,
+        "current": current_score(state, decision),
         "reason": decision.reason,
     }
 
@@ -116,6 +128,11 @@ def manager_reward(completions: Sequence[Any], state: Sequence[Any], **kwargs: A
 def fragmentation_reward(completions: Sequence[Any], state: Sequence[Any], **kwargs: Any) -> list[float]:
     """-0.5 for an ADD that duplicates an existing note, else 0."""
     return [score_operation(s, _text(c))["fragmentation"] for s, c in zip(_states(state), completions)]
+
+
+def current_reward(completions: Sequence[Any], state: Sequence[Any], **kwargs: Any) -> list[float]:
+    """How current the memory is after the operation (generated update states; 0 elsewhere and for invalid replies)."""
+    return [score_operation(s, _text(c))["current"] for s, c in zip(_states(state), completions)]
 
 
 def answer_f1_reward(completions: Sequence[Any], state: Sequence[Any], **kwargs: Any) -> list[float]:

@@ -29,6 +29,8 @@ class ManagerState:
         questions: Questions whose evidence is the fact's turn or a neighbour's source turn:
             ``question``, ``answer``, ``evidence``, ``category``.
         reference: The heuristic policy's operation (for information, not a label).
+        truth: For generated knowledge-update states: turn id -> (subject, value) of every turn
+            so far (see :mod:`asem_train._update_states`); empty for LoCoMo states.
     """
 
     conversation: str
@@ -39,6 +41,7 @@ class ManagerState:
     neighbours: list[dict[str, Any]]
     questions: list[dict[str, Any]] = field(default_factory=list)
     reference: str = ""
+    truth: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """The state as a JSON string (a dataset column)."""

@@ -5,34 +5,27 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from asem_bench.metrics import distinct_sources, evidence_metrics
-from asem_core import ASEM, ASEMConfig, ConfigError, Embedder, SentenceTransformerEmbedder
+from asem_core import ConfigError, Embedder, SentenceTransformerEmbedder
 from asem_core.locomo import Conversation, load_locomo
 from asem_core.training import (
     ANSWER_PREFIX,
     MANAGER_PREFIX,
     SMOLLM2_ALIASES,
-    HFTransformersLLM,
-    MeteredLLM,
-    PromptedManager,
     offline_smollm2_path,
-    resolve_manager,
     write_manager_card,
 )
 
 from ._config import AnswerTrainConfig, ManagerTrainConfig, TrainConfig
-from ._rewards import answer_f1_reward, answer_reward, format_reward, fragmentation_reward, manager_reward, score_operation
+from ._evaluate import evaluate_policies, evaluate_updates, format_eval, format_update_eval
+from ._rewards import answer_f1_reward, answer_reward, current_reward, format_reward, fragmentation_reward, manager_reward
 from ._states import AnswerState, ManagerState, build_answer_states, build_manager_states
-from ._states import replay as replay_conversation
+from ._update_states import update_states
 
-__all__ = ["evaluate_policies", "format_eval", "resolve_model_path", "split_conversations", "train"]
+__all__ = ["resolve_model_path", "split_conversations", "train"]
 
 Log = Callable[[str], None]
 
@@ -124,10 +117,11 @@ def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = prin
     kind = "manager" if isinstance(cfg, ManagerTrainConfig) else "answer"
     states: Sequence[ManagerState | AnswerState]
     if isinstance(cfg, ManagerTrainConfig):
-        states = build_manager_states(train_convs, embedder, min_similarity=cfg.min_similarity, max_turns=cfg.max_turns)
+        generated = update_states(cfg.update_scenarios, embedder, split="train", seed=cfg.seed) if cfg.update_scenarios else []
+        states = [*build_manager_states(train_convs, embedder, min_similarity=cfg.min_similarity, max_turns=cfg.max_turns), *generated]
         prefix = MANAGER_PREFIX
-        reward_funcs: list[Any] = [format_reward, manager_reward, fragmentation_reward]
-        weights = [cfg.weight_format, cfg.weight_answer, cfg.weight_fragmentation]
+        reward_funcs: list[Any] = [format_reward, manager_reward, fragmentation_reward, current_reward]
+        weights = [cfg.weight_format, cfg.weight_answer, cfg.weight_fragmentation, cfg.weight_current]
     elif isinstance(cfg, AnswerTrainConfig):
         states = build_answer_states(train_convs, embedder, k=cfg.k, max_turns=cfg.max_turns)
         prefix = ANSWER_PREFIX
@@ -143,7 +137,8 @@ def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = prin
     if not states:
         msg = "no training states: the conversations are too short, or min_similarity is too high"
         raise ValueError(msg)
-    log(f"{len(states)} training states from {len(train_convs)} conversation(s) in {time.time() - started:.0f} s")
+    updates = sum(1 for s in states if isinstance(s, ManagerState) and s.truth)
+    log(f"{len(states)} training states ({updates} from generated update scenarios) from {len(train_convs)} conversation(s) in {time.time() - started:.0f} s")
 
     path = resolve_model_path(cfg.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -169,6 +164,7 @@ def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = prin
         logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps,
         use_cpu=bool(cfg.use_cpu),
+        gradient_checkpointing=cfg.gradient_checkpointing,
         bf16=bool(cfg.bf16),
         use_vllm=cfg.use_vllm,
         vllm_mode=cfg.vllm_mode,
@@ -205,11 +201,14 @@ def train(cfg: TrainConfig, *, embedder: Embedder | None = None, log: Log = prin
     if log_path.exists():
         _plot(log_path, out / "reward_curve.png")
     results: dict[str, Any] = {}
+    policies = ["heuristic", "prompted", f"grpo:{out}", "add-only"]
+    if isinstance(cfg, ManagerTrainConfig) and cfg.eval_update_scenarios:
+        log(f"evaluating on {cfg.eval_update_scenarios} held-out update scenarios")
+        results["updates"] = evaluate_updates(policies, embedder, scenarios=cfg.eval_update_scenarios, model=cfg.model, log=log)
     if held and isinstance(cfg, ManagerTrainConfig):
         log(f"evaluating on held-out {', '.join(c.sample_id for c in held)}")
-        results = evaluate_policies(
-            ["heuristic", "prompted", f"grpo:{out}"], held, embedder, model=cfg.model, max_states=cfg.eval_max_states, max_turns=cfg.eval_max_turns, log=log
-        )
+        results["locomo"] = evaluate_policies(policies, held, embedder, model=cfg.model, max_states=cfg.eval_max_states, max_turns=cfg.eval_max_turns, log=log)
+    if results:
         (out / "eval.json").write_text(json.dumps(results, indent=2))
     _model_card(out, cfg, card, train_convs, held, results)
     log(f"wrote {out} ({trainer.state.global_step} steps, {time.time() - started:.0f} s)")
@@ -228,8 +227,11 @@ def _model_card(
         "## Data",
         f"- training conversations: {', '.join(c.sample_id for c in train_convs)} ({card['states']} states)",
         f"- held-out conversations: {', '.join(c.sample_id for c in held) or 'none'}",
-        "- states: each conversation replayed in order with the heuristic reference policy; a state is a fact whose nearest note "
-        "reaches the prompted manager's gate, with its neighbours and the questions whose evidence is that turn or a neighbour's source.",
+        "- states: each conversation replayed in order with the heuristic reference policy; a state is a fact the LLM manager "
+        "is asked about (its nearest note reaches the gate, or it may replace a note's value), with its neighbours and the questions "
+        "whose evidence is that turn or a neighbour's source.",
+        f"- generated knowledge-update scenarios (training split of `asem-bench updates`: its own slots, templates and names): "
+        f"{getattr(cfg, 'update_scenarios', 0)}, scored by the current-value reward.",
         "",
         "## Settings",
         f"- steps {card['steps']}, learning rate {cfg.learning_rate}, group size {cfg.num_generations}, batch {cfg.per_device_train_batch_size}"
@@ -243,91 +245,8 @@ def _model_card(
         f'mem = ASEM(manager="grpo:{out}")',
         "```",
     ]
-    if results:
-        lines += ["", "## Held-out results", "", format_eval(results)]
+    if "updates" in results:
+        lines += ["", "## Held-out knowledge-update scenarios", "", format_update_eval(results["updates"])]
+    if "locomo" in results:
+        lines += ["", "## Held-out LoCoMo conversations", "", format_eval(results["locomo"])]
     (out / "README.md").write_text("\n".join(lines) + "\n")
-
-
-def _policy_manager(policy: str, model: str, config: ASEMConfig) -> Any:
-    """The policy named ``policy``, through the memory's own factory (the prompted one on ``model``)."""
-    return resolve_manager(policy, config, MeteredLLM(HFTransformersLLM(model)) if policy == "prompted" else None)
-
-
-def _decision_json(decision: Any, state: ManagerState) -> str:
-    ids = [n["id"] for n in state.neighbours]
-    target = ids.index(decision.target_id) + 1 if decision.target_id in ids else None
-    body = json.dumps({"op": decision.op.value, "target": target, "content": decision.content, "reason": decision.reason})
-    return body[len(MANAGER_PREFIX) :]
-
-
-def evaluate_policies(
-    policies: Sequence[str],
-    convs: Sequence[Conversation],
-    embedder: Embedder,
-    *,
-    model: str = "smollm2",
-    max_states: int | None = None,
-    max_turns: int | None = None,
-    replay: bool = True,
-    log: Log = print,
-) -> dict[str, Any]:
-    """Compare manager policies on states of (held-out) conversations.
-
-    Per policy: mean reward (format + answerability + fragmentation), valid-reply rate, operation
-    mix on the states; and, with ``replay``, the bank size after replaying the conversations
-    with the policy and the evidence recall@10 of that bank.
-    """
-    config = ASEMConfig()
-    states = build_manager_states(convs, embedder, max_turns=max_turns)
-    if max_states:
-        states = states[:max_states]
-    out: dict[str, Any] = {"states": len(states), "conversations": [c.sample_id for c in convs], "policies": {}}
-    for policy in policies:
-        t0 = time.time()
-        manager = _policy_manager(policy, model, config)
-        if isinstance(manager, PromptedManager):
-            gens = manager.llm.generate([s.messages() for s in states], stage="eval", max_new_tokens=96, prefix=MANAGER_PREFIX)
-            completions = [g.text[len(MANAGER_PREFIX) :] for g in gens]
-        else:
-            completions = [_decision_json(manager.decide(s.fact_obj(), s.neighbour_objs()), s) for s in states]
-        scored = [score_operation(s, c) for s, c in zip(states, completions)]
-        rewards = [r["format"] + r["answer"] + r["fragmentation"] for r in scored]
-        row: dict[str, Any] = {
-            "mean_reward": float(np.mean(rewards)) if rewards else 0.0,
-            "valid_reply_rate": float(np.mean([r["valid"] for r in scored])) if scored else 0.0,
-            "op_mix": dict(Counter(r["op"] or "invalid" for r in scored)),
-        }
-        if replay:
-            mem = ASEM.ephemeral(embedder=embedder, manager=manager, config=config)
-            recalls = []
-            for conv in convs:
-                kept = replay_conversation(mem, conv, max_turns)
-                for qa in conv.qa:
-                    if qa.category in (1, 2, 3, 4) and qa.evidence and set(qa.evidence) <= kept:
-                        hits = mem.search(qa.question, user_id=conv.sample_id, k=10)
-                        recalls.append(evidence_metrics(distinct_sources([h.note.source_ids for h in hits]), qa.evidence, [10])["recall@10"])
-            row["bank_size"] = sum(len(mem.all(user_id=c.sample_id)) for c in convs)
-            row["recall@10"] = float(np.mean(recalls)) if recalls else 0.0
-            mem.close()
-        row["seconds"] = round(time.time() - t0, 1)
-        out["policies"][policy] = row
-        log(f"{policy}: reward {row['mean_reward']:.3f}, valid {row['valid_reply_rate']:.3f}, ops {row['op_mix']}")
-    return out
-
-
-def format_eval(results: dict[str, Any]) -> str:
-    """The evaluation as a markdown table."""
-    lines = [
-        f"{results['states']} held-out states from {', '.join(results['conversations'])}.",
-        "",
-        "| policy | mean reward | valid replies | ADD | UPDATE | DELETE | NOOP | invalid | bank size | R@10 | seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, row in results["policies"].items():
-        mix = row["op_mix"]
-        ops = " | ".join(str(mix.get(k, 0)) for k in ("ADD", "UPDATE", "DELETE", "NOOP", "invalid"))
-        lines.append(
-            f"| {name} | {row['mean_reward']:.3f} | {row['valid_reply_rate']:.3f} | {ops} | {row.get('bank_size', '-')} | "
-            f"{row.get('recall@10', float('nan')):.3f} | {row['seconds']} |"
-        )
-    return "\n".join(lines)

@@ -15,7 +15,8 @@ from asem_core import ASEMError, SentenceTransformerEmbedder
 from asem_core.locomo import load_locomo
 
 from ._config import AnswerTrainConfig, ManagerTrainConfig, TrainConfig
-from ._train import evaluate_policies, format_eval, train
+from ._evaluate import evaluate_policies, evaluate_updates, format_eval, format_update_eval
+from ._train import train
 
 __all__ = ["main", "make_parser"]
 
@@ -40,10 +41,11 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_config_args(sub.add_parser("manager", help="train the memory manager (ADD/UPDATE/DELETE/NOOP) on outcome reward"), ManagerTrainConfig)
     _add_config_args(sub.add_parser("answer", help="train the answer agent (memory distillation + answer) on token F1"), AnswerTrainConfig)
-    p = sub.add_parser("eval", help="compare manager policies on held-out conversations")
-    p.add_argument("--policies", default="heuristic,prompted", help="comma-separated: heuristic, prompted, grpo:PATH")
+    p = sub.add_parser("eval", help="compare manager policies on held-out update scenarios and/or LoCoMo conversations")
+    p.add_argument("--policies", default="heuristic,prompted", help="comma-separated: heuristic, prompted, grpo:PATH, add-only")
     p.add_argument("--data", default="../shared/data/locomo", help="LoCoMo-format data")
-    p.add_argument("--conversations", required=True, help="comma-separated held-out sample ids")
+    p.add_argument("--conversations", default="", help="comma-separated held-out sample ids (LoCoMo states and recall of the bank)")
+    p.add_argument("--updates", type=int, default=0, help="held-out knowledge-update scenarios (evaluation split) to score")
     p.add_argument("--model", default="smollm2", help="model of the prompted policy")
     p.add_argument("--max-states", type=int, default=None, help="score at most N states per policy")
     p.add_argument("--max-turns", type=int, default=None, help="replay only the first N turns of each conversation")
@@ -66,22 +68,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = _config(args, ManagerTrainConfig if args.command == "manager" else AnswerTrainConfig)
             train(cfg, log=lambda m: print(m, file=sys.stderr))
             return 0
-        wanted = set(args.conversations.split(","))
-        convs = [c for c in load_locomo(args.data) if c.sample_id in wanted]
-        if not convs:
+        wanted = {c for c in args.conversations.split(",") if c}
+        if not wanted and not args.updates:
+            print("asem-train: eval needs --conversations IDS and/or --updates N", file=sys.stderr)
+            return 2
+        convs = [c for c in load_locomo(args.data) if c.sample_id in wanted] if wanted else []
+        if wanted and not convs:
             print(f"asem-train: no conversation among {sorted(wanted)} in {args.data}", file=sys.stderr)
             return 2
-        results = evaluate_policies(
-            [p for p in args.policies.split(",") if p],
-            convs,
-            SentenceTransformerEmbedder(),
-            model=args.model,
-            max_states=args.max_states,
-            max_turns=args.max_turns,
-            replay=not args.no_replay,
-            log=lambda m: print(m, file=sys.stderr),
-        )
-        print(format_eval(results))
+        policies = [p for p in args.policies.split(",") if p]
+        embedder = SentenceTransformerEmbedder()
+        log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+        results: dict[str, Any] = {}
+        if args.updates:
+            results["updates"] = evaluate_updates(policies, embedder, scenarios=args.updates, model=args.model, log=log)
+            print(format_update_eval(results["updates"]))
+        if convs:
+            results["locomo"] = evaluate_policies(
+                policies, convs, embedder, model=args.model, max_states=args.max_states, max_turns=args.max_turns, replay=not args.no_replay, log=log
+            )
+            print(format_eval(results["locomo"]))
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2))

@@ -14,7 +14,7 @@ from .._errors import ConfigError
 from ._base import AddOnlyManager, Decision, Fact, MemoryManager, Neighbour, check_decision
 from ._heuristic import HeuristicManager
 from ._learned import MANAGER_CARD, LearnedManager, write_manager_card
-from ._prompted import MANAGER_PREFIX, MANAGER_SYSTEM, PromptedManager, manager_messages, parse_manager_reply
+from ._prompted import MANAGER_PREFIX, MANAGER_SYSTEM, PromptedManager, asks_llm, manager_messages, parse_manager_reply
 from ._supersede import SUPERSEDED_BY, SUPERSEDES, about_someone_else, is_superseded, superseded_neighbour
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Neighbour",
     "PromptedManager",
     "about_someone_else",
+    "asks_llm",
     "check_decision",
     "is_superseded",
     "manager_messages",

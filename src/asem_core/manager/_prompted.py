@@ -13,8 +13,9 @@ from .._types import OpType
 from ..llm import LLM, MAX_FIELD, Message, MeteredLLM, ReplyError, ask, parse_reply
 from ._base import Decision, Fact, Neighbour
 from ._heuristic import HeuristicManager
+from ._supersede import superseded_neighbour
 
-__all__ = ["MANAGER_PREFIX", "MANAGER_SYSTEM", "PromptedManager", "manager_messages", "parse_manager_reply"]
+__all__ = ["MANAGER_PREFIX", "MANAGER_SYSTEM", "PromptedManager", "asks_llm", "manager_messages", "parse_manager_reply"]
 
 MANAGER_PREFIX = '{"op": "'
 """The start every manager reply is pre-filled with (the trainer completes from here too)."""
@@ -112,12 +113,24 @@ def parse_manager_reply(text: str, fact: Fact, neighbours: Sequence[Neighbour]) 
     return Decision(op, reason, target)
 
 
+def asks_llm(fact: Fact, neighbours: Sequence[Neighbour], config: ASEMConfig) -> bool:
+    """True when an LLM manager is asked about the fact (the trainer builds its states by the same rule).
+
+    The nearest note reaches ``config.llm_manager_gate``, or a note of the same speaker may hold
+    an older value of what the fact states (a change such as "I just moved from Berlin to
+    Munich" is often less similar to "I live in Berlin" than the gate).
+    """
+    best = max((nb.similarity for nb in neighbours), default=-1.0)
+    return best >= config.llm_manager_gate or superseded_neighbour(fact, neighbours, config) is not None
+
+
 class PromptedManager:
     """The memory manager as a prompted LLM; same interface as :class:`HeuristicManager`.
 
-    The LLM is asked only when the nearest note reaches ``llm_manager_gate``; below it the fact
-    is new. Decisions of a batch are generated together (:meth:`decide_batch`). A reply that
-    stays invalid after one retry falls back to the heuristic policy.
+    The LLM is asked when the nearest note reaches ``llm_manager_gate``, or when the fact may
+    replace a note's value (:func:`asem_core.manager.asks_llm`); otherwise the fact is new.
+    Decisions of a batch are generated together (:meth:`decide_batch`). A reply that stays
+    invalid after one retry falls back to the heuristic policy.
 
     Args:
         llm: The model (a :class:`MeteredLLM`, or any :class:`LLM`).
@@ -140,9 +153,9 @@ class PromptedManager:
         out: list[Decision | None] = [None] * len(facts)
         asked: list[int] = []
         nearest: list[float] = []  # the asked facts' best similarity: their priority under the call budget
-        for i, (_fact, near) in enumerate(zip(facts, neighbours)):
+        for i, (fact, near) in enumerate(zip(facts, neighbours)):
             best = max((nb.similarity for nb in near), default=-1.0)
-            if best < self.config.llm_manager_gate:
+            if not asks_llm(fact, near, self.config):
                 out[i] = Decision(OpType.ADD, f"new fact (nearest note similarity {best:.3f} is below the gate)")
             else:
                 asked.append(i)
