@@ -24,10 +24,12 @@ from .metrics import distinct_sources, evidence_metrics
 
 __all__ = ["DEFAULT_GRID", "SEARCH_FIELDS", "LooResult", "format_loo", "leave_one_out", "parse_grid"]
 
-SEARCH_FIELDS = frozenset({"delta", "dense_weight", "lexical_weight", "hop_weight", "hop_sources", "k1", "rrf_k", "recency", "lam", "utility_spread_floor"})
+SEARCH_FIELDS = frozenset(
+    {"delta", "dense_weight", "lexical_weight", "hop_weight", "hop_sources", "k1", "rrf_k", "recency", "lam", "utility_spread_floor", "speaker_weight"}
+)
 """ASEMConfig fields read only at search time (the grid may vary these)."""
 
-DEFAULT_GRID: dict[str, list[Any]] = {"lexical_weight": [0.3, 0.5, 0.8], "hop_weight": [0.25, 0.5, 1.0]}
+DEFAULT_GRID: dict[str, list[Any]] = {"lexical_weight": [0.5, 0.8], "hop_weight": [0.5, 1.0], "speaker_weight": [0.0, 0.5]}
 
 
 def parse_grid(text: str) -> dict[str, list[Any]]:

@@ -53,6 +53,15 @@ class ASEMConfig:
     """Score of a note reached by one link hop, relative to the note it hangs off."""
     hop_sources: int = 5
     """Number of top fused candidates whose links are followed."""
+    utility_depth: int = 0
+    """Utility channel of phase A: notes that feedback rated above ``q0`` are also recalled from
+    the first ``utility_depth * k1`` dense (above ``delta``) and lexical candidates, so a note that
+    helped before can return for the next question it answers even when it ranks just below
+    ``k1`` (0 disables; only with ``lam`` > 0; memories without feedback search as before)."""
+    speaker_weight: float = 0.0
+    """Retrieval: when the query names some of the speakers of the pool's notes (by first name,
+    e.g. "What did Ann paint?"), the relevance of notes by the speakers it does not name is
+    multiplied by ``1 - speaker_weight`` (0 disables; a soft signal: such notes stay in the pool)."""
     link_k: int = 3
     """Maximum similarity links made for each new note."""
     link_threshold: float = 0.55
@@ -144,6 +153,8 @@ class ASEMConfig:
             "dense_weight": (0.0, 100.0),
             "lexical_weight": (0.0, 100.0),
             "hop_weight": (0.0, 10.0),
+            "speaker_weight": (0.0, 1.0),
+            "utility_depth": (0, 100),
             "hop_sources": (0, 1000),
             "link_k": (0, 100),
             "lexical_window": (0, 10),

@@ -171,6 +171,9 @@ class IngestPipeline:
         """Write a plan, then bring the scope's in-memory index (read before the plan was made) up to date with it."""
         apply_plan(self.store, plan, self._embeddings_for)
         if plan.utility_only:
+            owner = self._states.get(plan.scope.key)  # the rated notes' scope (a narrower one after a user-level search)
+            for note in plan.notes.values() if owner is not None else ():
+                owner.rate(note)
             return
         for note in plan.notes.values():
             state.index(note, self.config.lexical_window)

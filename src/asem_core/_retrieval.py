@@ -37,6 +37,8 @@ class ScopeState:
     last_hits: list[str] = field(default_factory=list)
     successor: dict[str, str] = field(default_factory=dict)
     filtered: bool = False
+    utility: dict[str, float] = field(default_factory=dict)
+    """q of the notes that feedback has touched (``uses`` > 0): the utility channel's candidates."""
 
     def only(self, ids: set[str]) -> ScopeState:
         """A view of this index in which only ``ids`` (of its valid notes) can be found (a metadata filter)."""
@@ -56,6 +58,7 @@ class ScopeState:
             self.successor[note.id] = newer
         for sid in note.source_ids:
             self.sources[sid] = note.id
+        self.rate(note)
         if note.valid:
             self.valid.add(note.id)
             raw = note.metadata.get("raw_text")
@@ -69,6 +72,11 @@ class ScopeState:
             if nid in self.valid and nid in self.texts:
                 window = [self.texts[o] for o in self.follows.get(nid, ())[: 2 * lexical_window] if o in self.texts] if lexical_window else []
                 self.bm25.add(nid, " ".join([self.texts[nid], *window]))
+
+    def rate(self, note: Note) -> None:
+        """Record the note's utility if feedback has touched it (called after every write of it)."""
+        if note.uses > 0:
+            self.utility[note.id] = note.q
 
 
 def zscore(values: np.ndarray, floor: float = 0.0) -> np.ndarray:
@@ -143,8 +151,11 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
             lexical = [(i, s) for i, s in state.bm25.search(query, len(state.texts)) if i in state.valid][: config.k1]
         else:
             invalid = max(state.count - len(state.valid), 0)
-            dense_raw = store.query(scope, query_emb, config.k1 + min(invalid, 4 * config.k1), total=state.count)
-            lexical = state.bm25.search(query, config.k1)
+            deeper = config.utility_depth * config.k1 if _rated(state, config) else 0
+            dense_raw = store.query(scope, query_emb, config.k1 + max(min(invalid, 4 * config.k1), deeper), total=state.count)
+            lexical = state.bm25.search(query, config.k1 + deeper)
+        useful = _useful(dense_raw, lexical, state, config)
+        lexical = lexical[: config.k1]
         dense = [(i, s) for i, s in dense_raw if i in state.valid and s > config.delta][: config.k1]
         spare += [(i, s) for i, s in dense_raw if i in state.valid and s <= config.delta]
         lexical_all.update(lexical)
@@ -153,6 +164,10 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
             for rank, (note_id, _) in enumerate(ranked, start=1):
                 local[note_id] = local.get(note_id, 0.0) + weight / (config.rrf_k + rank)
                 channels.setdefault(note_id, set()).add(name)
+        for note_id, rank in useful:  # rewarded notes a little further down either channel join the pool
+            if note_id not in local:
+                local[note_id] = config.dense_weight / (config.rrf_k + rank)
+                channels.setdefault(note_id, set()).add("utility")
         if config.hop_weight > 0 and config.hop_sources > 0:
             sources = sorted(local.items(), key=lambda kv: -kv[1])[: config.hop_sources]
             for src, score in sources:
@@ -218,6 +233,25 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
     return hits
 
 
+def _rated(state: ScopeState, config: ASEMConfig) -> bool:
+    """True when the utility channel has something to find in this scope."""
+    return config.utility_depth > 0 and config.lam > 0 and any(q > config.q0 for q in state.utility.values())
+
+
+def _useful(dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], state: ScopeState, config: ASEMConfig) -> list[tuple[str, int]]:
+    """The utility channel: notes rated above ``q0`` among the deeper dense (above ``delta``) and lexical candidates, with their rank."""
+    if not _rated(state, config):
+        return []
+    out: dict[str, int] = {}
+    for rank, (note_id, sim) in enumerate(dense, start=1):
+        if note_id in state.valid and sim > config.delta and state.utility.get(note_id, config.q0) > config.q0:
+            out.setdefault(note_id, rank)
+    for rank, (note_id, _) in enumerate(lexical, start=1):
+        if note_id in state.valid and state.utility.get(note_id, config.q0) > config.q0:
+            out[note_id] = min(out.get(note_id, rank), rank)
+    return sorted(out.items(), key=lambda kv: kv[1])
+
+
 def _fetch(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState]], owner: dict[str, int], ids: list[str]) -> tuple[list[Note], np.ndarray | None]:
     """Notes (and their embeddings) of ``ids``, read from the part that owns each."""
     if len(parts) == 1:
@@ -267,6 +301,9 @@ def _rank(
         rel = np.asarray([direct[n.id] for n in notes], dtype=np.float64)
     else:
         rel = np.asarray([fused[n.id] for n in notes], dtype=np.float64)
+    if config.speaker_weight > 0:
+        for i in _other_speakers(notes, query):
+            rel[i] *= 1.0 - config.speaker_weight
     if config.recency and _FIRST_PERSON.search(query):  # "where do I live?" is about the speaker
         for i, n in enumerate(notes):
             if about_someone_else(n.content):
@@ -278,6 +315,15 @@ def _rank(
     scores = (1.0 - config.lam) * zscore(rel) + config.lam * zscore(qs, config.utility_spread_floor)
     order = sorted(range(len(notes)), key=lambda i: (-scores[i], -rel[i]))
     return [Hit(notes[i], float(scores[i]), float(sims[i]), float(rel[i]), float(qs[i]), tuple(sorted(channels[notes[i].id]))) for i in order]
+
+
+def _other_speakers(notes: Sequence[Note], query: str) -> list[int]:
+    """Positions of notes by speakers the query does not name, when it names some of the pool's speakers."""
+    speakers = {n.speaker for n in notes if n.speaker}
+    named = {s for s in speakers if s.split() and re.search(rf"\b{re.escape(s.split()[0])}\b", query)}
+    if not named or named == speakers:
+        return []
+    return [i for i, n in enumerate(notes) if n.speaker and n.speaker not in named]
 
 
 def _heads(notes: list[Note], parts: Sequence[tuple[Scope, ScopeState]], owner: dict[str, int]) -> dict[int, int]:

@@ -145,3 +145,55 @@ def test_assistant_filler_is_not_memory(embedder):
     assert len(keep_all.add_messages([{"role": "user", "content": "hi there"}, {"role": "assistant", "content": "Nice!"}], user_id="u")) == 2
     user_only = ASEM.ephemeral(embedder=embedder, assistant_turns="none")
     assert len(user_only.add_messages([{"role": "assistant", "content": "A long and useful reply about the knee and running."}], user_id="u")) == 0
+
+
+def test_a_question_naming_a_speaker_prefers_that_speakers_notes(embedder):
+    """``speaker_weight``: notes by speakers the question does not name count less (soft: they stay in the result)."""
+    items = [
+        {"text": "I painted a lake at sunrise last weekend.", "metadata": {"speaker": "Bob Stone"}},
+        {"text": "I painted a sunset over the sea last weekend.", "metadata": {"speaker": "Ann Lee"}},
+        {"text": "I went hiking with my dog.", "metadata": {"speaker": "Ann Lee"}},
+    ]
+    question = "What did Bob paint last weekend?"
+    plain = ASEM.ephemeral(embedder=embedder, link_adjacent=False)
+    plain.add_many(items, user_id="u")
+    weighted = ASEM.ephemeral(embedder=embedder, link_adjacent=False, speaker_weight=0.9)
+    weighted.add_many(items, user_id="u")
+    hits = weighted.search(question, user_id="u", k=3)
+    assert hits[0].note.speaker == "Bob Stone" and len(hits) == 3
+
+    def relevance(mem: ASEM) -> float:
+        return next(h.relevance for h in mem.search(question, user_id="u", k=3) if "sunset" in h.note.content)
+
+    assert relevance(weighted) == pytest.approx(0.1 * relevance(plain), abs=1e-6) and relevance(plain) > 0
+    # a question that names no speaker, or every speaker, ranks as without the signal
+    for q in ("What was painted last weekend?", "What did Ann and Bob paint?"):
+        assert [h.note.content for h in weighted.search(q, user_id="u", k=3)] == [h.note.content for h in plain.search(q, user_id="u", k=3)]
+
+
+def test_the_utility_channel_brings_back_a_rewarded_note_from_below_the_pool(embedder):
+    """``utility_depth``: a note that helped before is recalled for the next question even from below ``k1``."""
+    facts = [
+        "I adopted a grey cat from the shelter.",
+        "My cat sleeps on the windowsill all day.",
+        "The vet said my cat needs a special diet.",
+        "I bought a scratching post for the living room.",
+        "My neighbour feeds stray cats in the yard.",
+        "I read a book about animal behaviour.",
+        "Our shelter volunteers walk dogs every morning.",
+        "I painted the living room a calm blue.",
+    ]
+    question = "How is my cat doing?"
+    results = {}
+    for depth in (0, 4):
+        mem = ASEM.ephemeral(embedder=embedder, link_adjacent=False, k1=2, utility_depth=depth, hop_weight=0.0, lexical_window=0, alpha=1.0, delta=0.1)
+        mem.add_many(facts, user_id="u")
+        deep = [h.note for h in mem.search(question, user_id="u", k=8)]
+        target = deep[4]  # well below k1 = 2 for a search of k = 2
+        assert target.id not in [h.note.id for h in mem.search(question, user_id="u", k=2)]
+        mem.feedback(1.0, note_ids=[target.id], user_id="u")
+        hits = mem.search(question, user_id="u", k=2)
+        results[depth] = target.id in [h.note.id for h in hits]
+        if results[depth]:
+            assert "utility" in next(h for h in hits if h.note.id == target.id).channels
+    assert results == {0: False, 4: True}
