@@ -172,8 +172,9 @@ class IngestPipeline:
         apply_plan(self.store, plan, self._embeddings_for)
         if plan.utility_only:
             owner = self._states.get(plan.scope.key)  # the rated notes' scope (a narrower one after a user-level search)
-            for note in plan.notes.values() if owner is not None else ():
-                owner.rate(note)
+            if owner is not None:
+                for note in plan.notes.values():
+                    owner.rate(note)
             return
         for note in plan.notes.values():
             state.index(note, self.config.lexical_window)
