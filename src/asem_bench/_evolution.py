@@ -67,11 +67,15 @@ class Credit:
         miss: Reward of a hit that holds no evidence (in [-1, 0]).
         above_only: Give ``miss`` only to hits ranked above the last evidence hit (a hit below
             it did not push evidence down); the others are left unrated.
+        consolidate: After the first rewarded search of a question, store the exchange (question
+            and gold answer) as an experience note that leads to the hits that held evidence
+            (:meth:`asem_core.ASEM.consolidate` with ``note_ids``).
     """
 
     depth: int = 10
     miss: float = 0.0
     above_only: bool = False
+    consolidate: bool = False
 
     def rewards(self, ranked: Sequence[Sequence[str]], evidence: Sequence[str]) -> dict[int, float]:
         """Position -> reward for the hits of one search."""
@@ -95,14 +99,14 @@ def self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: in
     """Recall@10 of each question group (see the module docstring) after 0..``passes`` feedback passes."""
     credit = credit or Credit()
     groups: dict[str, list[tuple[str, str, Sequence[str]]]] = {"replayed": [], "paraphrased": [], "overlap": [], "disjoint": []}
-    replay: list[tuple[str, str, Sequence[str]]] = []
+    replay: list[tuple[str, str, Sequence[str], str]] = []
     for conv in convs:
         qs = _questions(conv)
         replayed_evidence = {ev for n, q in enumerate(qs) if n % 2 == 0 for ev in q.evidence}
         for n, q in enumerate(qs):
             item = (conv.sample_id, q.question, q.evidence)
             if n % 2 == 0:
-                replay.append(item)
+                replay.append((*item, str(q.answer)))
                 groups["replayed"].append(item)
                 groups["paraphrased"].append((conv.sample_id, paraphrase(q.question, n), q.evidence))
             else:
@@ -120,10 +124,16 @@ def self_evolution(system: ASEMSystem, convs: Sequence[Conversation], passes: in
         return row
 
     curve = [point(0)]
+    consolidated: set[tuple[str, str]] = set()
     for p in range(1, passes + 1):
-        for sample_id, question, evidence in replay:
+        for sample_id, question, evidence, answer in replay:
             ranked = system.retrieve(sample_id, question, credit.depth)
-            system.feedback(sample_id, credit.rewards(ranked, evidence))
+            rewards = credit.rewards(ranked, evidence)
+            system.feedback(sample_id, rewards)
+            helped = [i for i, r in rewards.items() if r > 0]
+            if credit.consolidate and helped and (sample_id, question) not in consolidated:
+                system.consolidate(sample_id, question, answer, helped)
+                consolidated.add((sample_id, question))
         curve.append(point(p))
     counts = {f"{name}_questions": float(len(items)) for name, items in groups.items()}
     curve[0].update(counts)

@@ -262,6 +262,13 @@ class ASEMSystem:
         if per_note:
             self.mem.feedback(per_note, user_id=conv)
 
+    def consolidate(self, conv: str, question: str, answer: str, positions: Sequence[int]) -> None:
+        """Store the exchange as an experience note that leads to the hits at ``positions`` of the last search."""
+        last = self._last.get(conv, [])
+        used = [last[i] for i in positions if i < len(last)]
+        if used:
+            self.mem.consolidate(question, answer, 1.0, note_ids=used, user_id=conv)
+
     def context(self, conv: str, question: str, k: int) -> list[Note]:
         """The notes of a value-aware search."""
         return [h.note for h in self.mem.search(question, user_id=conv, k=k)]

@@ -52,6 +52,24 @@ class NoteAccess(IngestPipeline):
         raise NoteNotFoundError(msg)
 
     # ------------------------------------------------------------------ explicit edits and reads
+    def _existing(self, scope: Scope, note_ids: Sequence[str]) -> list[str]:
+        """``note_ids`` without repeats, checked to be notes of ``scope`` or beneath it.
+
+        Raises:
+            InvalidInputError: An id that is not a non-empty string.
+            NoteNotFoundError: An id that is not there.
+        """
+        ids = list(dict.fromkeys(note_ids))
+        if not all(isinstance(i, str) and i for i in ids):
+            msg = f"note_ids must be note id strings, got {note_ids!r}"
+            raise InvalidInputError(msg)
+        have = {n.id for notes in self._locate(scope, ids).values() for n in notes}
+        missing = [i for i in ids if i not in have]
+        if missing:
+            msg = f"no note(s) {missing} in scope {scope} or beneath it; nothing was stored"
+            raise NoteNotFoundError(msg)
+        return ids
+
     def get(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
         """One note of a scope (valid or not). Raises :class:`NoteNotFoundError` if absent."""
         return self._find(note_id, Scope(user_id, agent_id, session_id))[1]

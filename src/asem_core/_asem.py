@@ -132,10 +132,20 @@ class ASEM(MemoryCore):
         return await asyncio.to_thread(self.answer, question, user_id=user_id, agent_id=agent_id, session_id=session_id, k=k)
 
     async def aconsolidate(
-        self, question: str, answer: str, reward: float, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None
+        self,
+        question: str,
+        answer: str,
+        reward: float,
+        *,
+        note_ids: Sequence[str] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
     ) -> Operation:
         """Async :meth:`~asem_core.ASEM.consolidate` (in a worker thread; the event loop is not blocked)."""
-        return await asyncio.to_thread(self.consolidate, question, answer, reward, user_id=user_id, agent_id=agent_id, session_id=session_id)
+        return await asyncio.to_thread(
+            self.consolidate, question, answer, reward, note_ids=note_ids, user_id=user_id, agent_id=agent_id, session_id=session_id
+        )
 
     async def aget(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
         """Async :meth:`~asem_core.ASEM.get` (in a worker thread; the event loop is not blocked)."""

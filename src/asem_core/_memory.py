@@ -359,6 +359,7 @@ class MemoryCore(NoteAccess):
         answer: str,
         reward: float,
         *,
+        note_ids: Sequence[str] | None = None,
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
@@ -368,15 +369,32 @@ class MemoryCore(NoteAccess):
         With an LLM, the note leads with a one-sentence lesson it writes; the question, answer
         and reward are always kept. The note is added (never merged into another one) with
         ``metadata={"kind": "experience", "reward": r}``.
+
+        Args:
+            question: The question asked.
+            answer: The answer given.
+            reward: How good it was, in [-1, 1].
+            note_ids: The notes the answer used (the hits that helped), kept as ``metadata["used"]``:
+                a later search that finds this experience reaches them as through a link.
+            user_id: Scope: user.
+            agent_id: Scope: agent.
+            session_id: Scope: session.
+
+        Raises:
+            InvalidInputError: A bad reward or empty text.
+            NoteNotFoundError: A note of ``note_ids`` is not in this scope (nothing is stored).
         """
         reward = check_reward(reward)
         question = validate_text(question, self.config.max_text_chars, "question")
         answer = validate_text(answer, self.config.max_text_chars, "answer")
+        scope = Scope(user_id, agent_id, session_id)
+        metadata: dict[str, Any] = {"kind": "experience", "reward": reward}
+        if note_ids:
+            metadata["used"] = self._existing(scope, note_ids)
         lesson = None
         if self.llm is not None:
             text = self.llm.generate([consolidate_prompt(question, answer, reward)], stage="consolidate", max_new_tokens=60)[0].text
             lesson = " ".join(text.split())[:300] or None
-        item = self._parse_items([{"text": experience_text(question, answer, reward, lesson), "metadata": {"kind": "experience", "reward": reward}}])
-        scope = Scope(user_id, agent_id, session_id)
+        item = self._parse_items([{"text": experience_text(question, answer, reward, lesson), "metadata": metadata}])
         with self._lock:
             return self._ingest(scope, item, adjacent=False, manage=False)[0]

@@ -39,6 +39,8 @@ class ScopeState:
     filtered: bool = False
     utility: dict[str, float] = field(default_factory=dict)
     """q of the notes that feedback has touched (``uses`` > 0): the utility channel's candidates."""
+    used: dict[str, list[str]] = field(default_factory=dict)
+    """Experience note id -> the notes its answer used (``consolidate(note_ids=...)``)."""
 
     def only(self, ids: set[str]) -> ScopeState:
         """A view of this index in which only ``ids`` (of its valid notes) can be found (a metadata filter)."""
@@ -51,7 +53,10 @@ class ScopeState:
         the notes it is linked to by "follows" (the turns around it), so a reply is found by the
         words of the question it answers.
         """
-        self.links[note.id] = [link.target for link in note.links]
+        used = note.metadata.get("used")  # an experience note leads to the notes its answer used
+        if isinstance(used, list):
+            self.used[note.id] = [u for u in used if isinstance(u, str)]
+        self.links[note.id] = [link.target for link in note.links] + self.used.get(note.id, [])
         self.follows[note.id] = [link.target for link in note.links if link.relation == "follows"]
         newer = next((link.target for link in note.links if link.relation == SUPERSEDED_BY), None)
         if newer is not None:
@@ -308,6 +313,7 @@ def _rank(
         for i, n in enumerate(notes):
             if about_someone_else(n.content):
                 rel[i] *= 0.5
+    _vouched(rel, notes, parts, owner)
     if present:  # the newest note of a slot answers for the present with the chain's best relevance
         for i, h in _heads(notes, parts, owner).items():
             rel[h] = max(rel[h], rel[i])
@@ -315,6 +321,16 @@ def _rank(
     scores = (1.0 - config.lam) * zscore(rel) + config.lam * zscore(qs, config.utility_spread_floor)
     order = sorted(range(len(notes)), key=lambda i: (-scores[i], -rel[i]))
     return [Hit(notes[i], float(scores[i]), float(sims[i]), float(rel[i]), float(qs[i]), tuple(sorted(channels[notes[i].id]))) for i in order]
+
+
+def _vouched(rel: np.ndarray, notes: Sequence[Note], parts: Sequence[tuple[Scope, ScopeState]], owner: dict[str, int]) -> None:
+    """A note an experience in the pool used takes at least the experience's relevance (in place)."""
+    index = {n.id: i for i, n in enumerate(notes)}
+    for i, note in enumerate(notes):
+        for used in parts[owner[note.id]][1].used.get(note.id, ()):
+            j = index.get(used)
+            if j is not None:
+                rel[j] = max(rel[j], rel[i])
 
 
 def _other_speakers(notes: Sequence[Note], query: str) -> list[int]:

@@ -197,3 +197,35 @@ def test_the_utility_channel_brings_back_a_rewarded_note_from_below_the_pool(emb
         if results[depth]:
             assert "utility" in next(h for h in hits if h.note.id == target.id).channels
     assert results == {0: False, 4: True}
+
+
+def test_an_experience_leads_a_like_question_to_the_notes_its_answer_used(embedder):
+    """``consolidate(note_ids=...)``: a later question like the one answered reaches the used notes through the experience."""
+    facts = [
+        "My sister lives in a house by the lake.",
+        "My sister's house has a red door.",
+        "My sister visits my house every Sunday.",
+        "I painted my house white last spring.",
+        "My sister and I grew up in the same house.",
+        "The spare key is under the blue flowerpot.",
+    ]
+    question = "How can my sister get into my house when I'm away?"
+    found = {}
+    for experience in (False, True):
+        mem = ASEM.ephemeral(embedder=embedder, link_adjacent=False, k1=3, alpha=1.0, lexical_window=0)
+        mem.add_many(facts, user_id="u")
+        key = next(n for n in mem.all(user_id="u") if "flowerpot" in n.content)
+        assert key.id not in [h.note.id for h in mem.search(question, user_id="u", k=3)]
+        mem.feedback(1.0, note_ids=[key.id], user_id="u")
+        if experience:
+            op = mem.consolidate(question, "the spare key under the blue flowerpot", 1.0, note_ids=[key.id], user_id="u")
+            assert mem.get(op.note_id, user_id="u").metadata["used"] == [key.id]
+        hits = mem.search("How does my sister get in to my house while I am away?", user_id="u", k=3)
+        found[experience] = next((h.channels for h in hits if h.note.id == key.id), None)
+    assert found[False] is None and found[True] is not None and "link" in found[True]
+    count = len(mem.all(user_id="u"))
+    with pytest.raises(NoteNotFoundError):
+        mem.consolidate(question, "x", 1.0, note_ids=["no-such-note"], user_id="u")
+    with pytest.raises(InvalidInputError):
+        mem.consolidate(question, "x", 1.0, note_ids=[""], user_id="u")
+    assert len(mem.all(user_id="u")) == count  # nothing stored on a bad call
