@@ -62,7 +62,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback-depth", type=int, default=10, help="self-evolution: hits of each replayed search that get a reward")
     p.add_argument("--feedback-miss", type=float, default=0.0, help="self-evolution: reward of a hit without evidence (in [-1, 0])")
     p.add_argument("--feedback-above-only", action="store_true", help="self-evolution: reward misses only above the last evidence hit")
-    p.add_argument("--feedback-consolidate", action="store_true", help="self-evolution: store each replayed exchange as an experience note leading to its evidence hits")
+    p.add_argument("--feedback-consolidate", action="store_true", help="self-evolution: keep each replayed exchange as an experience leading to its evidence")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")
     p.add_argument("--loo", action="store_true", help="leave-one-conversation-out: tune search settings on the others, report each conversation")
     p.add_argument("--loo-grid", default=None, help="grid of the leave-one-out tuning, e.g. 'lexical_weight=0.3,0.5;hop_weight=0.5,1'")

@@ -143,9 +143,7 @@ class ASEM(MemoryCore):
         session_id: str | None = None,
     ) -> Operation:
         """Async :meth:`~asem_core.ASEM.consolidate` (in a worker thread; the event loop is not blocked)."""
-        return await asyncio.to_thread(
-            self.consolidate, question, answer, reward, note_ids=note_ids, user_id=user_id, agent_id=agent_id, session_id=session_id
-        )
+        return await asyncio.to_thread(self.consolidate, question, answer, reward, note_ids=note_ids, user_id=user_id, agent_id=agent_id, session_id=session_id)
 
     async def aget(self, note_id: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Note:
         """Async :meth:`~asem_core.ASEM.get` (in a worker thread; the event loop is not blocked)."""
