@@ -58,6 +58,10 @@ class ASEMConfig:
     the first ``utility_depth * k1`` dense (above ``delta``) and lexical candidates, so a note that
     helped before can return for the next question it answers even when it ranks just below
     ``k1`` (0 disables; only with ``lam`` > 0; memories without feedback search as before)."""
+    experience_gate: float = 0.0
+    """Retrieval: an experience note (``consolidate(note_ids=...)``) lends its relevance to the
+    notes its answer used only when its cosine similarity to the query reaches this (a question
+    like the one it answered); below it they rank on their own relevance."""
     speaker_weight: float = 0.0
     """Retrieval: when the query names some of the speakers of the pool's notes (by first name,
     e.g. "What did Ann paint?"), the relevance of notes by the speakers it does not name is
@@ -154,6 +158,7 @@ class ASEMConfig:
             "lexical_weight": (0.0, 100.0),
             "hop_weight": (0.0, 10.0),
             "speaker_weight": (0.0, 1.0),
+            "experience_gate": (-1.0, 1.0),
             "utility_depth": (0, 100),
             "hop_sources": (0, 1000),
             "link_k": (0, 100),

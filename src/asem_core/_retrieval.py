@@ -313,7 +313,7 @@ def _rank(
         for i, n in enumerate(notes):
             if about_someone_else(n.content):
                 rel[i] *= 0.5
-    _vouched(rel, notes, parts, owner)
+    _vouched(rel, notes, parts, owner, sims >= config.experience_gate)
     if present:  # the newest note of a slot answers for the present with the chain's best relevance
         for i, h in _heads(notes, parts, owner).items():
             rel[h] = max(rel[h], rel[i])
@@ -323,10 +323,12 @@ def _rank(
     return [Hit(notes[i], float(scores[i]), float(sims[i]), float(rel[i]), float(qs[i]), tuple(sorted(channels[notes[i].id]))) for i in order]
 
 
-def _vouched(rel: np.ndarray, notes: Sequence[Note], parts: Sequence[tuple[Scope, ScopeState]], owner: dict[str, int]) -> None:
-    """A note an experience in the pool used takes at least the experience's relevance (in place)."""
+def _vouched(rel: np.ndarray, notes: Sequence[Note], parts: Sequence[tuple[Scope, ScopeState]], owner: dict[str, int], like: np.ndarray) -> None:
+    """A note that an experience like the query (``like``) used takes at least the experience's relevance (in place)."""
     index = {n.id: i for i, n in enumerate(notes)}
     for i, note in enumerate(notes):
+        if not like[i]:
+            continue
         for used in parts[owner[note.id]][1].used.get(note.id, ()):
             j = index.get(used)
             if j is not None:

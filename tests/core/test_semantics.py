@@ -211,8 +211,8 @@ def test_an_experience_leads_a_like_question_to_the_notes_its_answer_used(embedd
     ]
     question = "How can my sister get into my house when I'm away?"
     found = {}
-    for experience in (False, True):
-        mem = ASEM.ephemeral(embedder=embedder, link_adjacent=False, k1=3, alpha=1.0, lexical_window=0)
+    for experience, gate in ((False, 0.0), (True, 0.0), (True, 0.99)):
+        mem = ASEM.ephemeral(embedder=embedder, link_adjacent=False, k1=3, alpha=1.0, lexical_window=0, experience_gate=gate)
         mem.add_many(facts, user_id="u")
         key = next(n for n in mem.all(user_id="u") if "flowerpot" in n.content)
         assert key.id not in [h.note.id for h in mem.search(question, user_id="u", k=3)]
@@ -221,8 +221,9 @@ def test_an_experience_leads_a_like_question_to_the_notes_its_answer_used(embedd
             op = mem.consolidate(question, "the spare key under the blue flowerpot", 1.0, note_ids=[key.id], user_id="u")
             assert mem.get(op.note_id, user_id="u").metadata["used"] == [key.id]
         hits = mem.search("How does my sister get in to my house while I am away?", user_id="u", k=3)
-        found[experience] = next((h.channels for h in hits if h.note.id == key.id), None)
-    assert found[False] is None and found[True] is not None and "link" in found[True]
+        found[experience, gate] = next((h.channels for h in hits if h.note.id == key.id), None)
+    assert found[False, 0.0] is None and found[True, 0.0] is not None and "link" in found[True, 0.0]
+    assert found[True, 0.99] is None  # an experience less like the query than the gate lends nothing
     count = len(mem.all(user_id="u"))
     with pytest.raises(NoteNotFoundError):
         mem.consolidate(question, "x", 1.0, note_ids=["no-such-note"], user_id="u")
