@@ -64,7 +64,8 @@ class Credit:
 
     Attributes:
         depth: Hits of the feedback search that get a reward (the first ``depth``).
-        miss: Reward of a hit that holds no evidence (in [-1, 0]).
+        miss: Reward of a hit that holds no evidence (in [-1, 0]); None leaves such hits unrated
+            (a note that did not help this question may be another question's evidence).
         above_only: Give ``miss`` only to hits ranked above the last evidence hit (a hit below
             it did not push evidence down); the others are left unrated.
         consolidate: After the first rewarded search of a question, store the exchange (question
@@ -73,7 +74,7 @@ class Credit:
     """
 
     depth: int = 10
-    miss: float = 0.0
+    miss: float | None = 0.0
     above_only: bool = False
     consolidate: bool = False
 
@@ -86,7 +87,7 @@ class Credit:
         for i, h in enumerate(holds):
             if h:
                 out[i] = 1.0
-            elif not self.above_only or i < last:
+            elif self.miss is not None and (not self.above_only or i < last):
                 out[i] = self.miss
         return out
 

@@ -44,6 +44,11 @@ def _default_data() -> str:
     return "../shared/data/locomo"
 
 
+def _miss(text: str) -> float | None:
+    """``--feedback-miss``: a number, or ``none``."""
+    return None if text.lower() == "none" else float(text)
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of ``asem-bench``."""
     parser = argparse.ArgumentParser(prog="asem-bench", description="Benchmarks of ASEM against the memory systems a user would pick instead.")
@@ -60,7 +65,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", type=int, default=None, help="keep only the first N sessions of each conversation (and the questions they answer)")
     p.add_argument("--feedback-passes", type=int, default=0, help="self-evolution passes over a training half of the questions")
     p.add_argument("--feedback-depth", type=int, default=10, help="self-evolution: hits of each replayed search that get a reward")
-    p.add_argument("--feedback-miss", type=float, default=0.0, help="self-evolution: reward of a hit without evidence (in [-1, 0])")
+    p.add_argument("--feedback-miss", type=_miss, default=0.0, help="self-evolution: reward of a hit without evidence (in [-1, 0]; 'none': unrated)")
     p.add_argument("--feedback-above-only", action="store_true", help="self-evolution: reward misses only above the last evidence hit")
     p.add_argument("--feedback-consolidate", action="store_true", help="self-evolution: keep each replayed exchange as an experience leading to its evidence")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an ASEMConfig field, e.g. --set lam=0.3")

@@ -73,6 +73,7 @@ def test_credit_assignment_and_paraphrases():
     assert Credit().rewards(ranked, ["D1:3"]) == {0: 0.0, 1: 0.0, 2: 1.0, 3: 0.0}
     assert Credit(miss=-1.0, above_only=True).rewards(ranked, ["D1:2"]) == {0: -1.0, 1: 1.0}
     assert Credit(depth=2).rewards(ranked, ["D1:3"]) == {0: 0.0, 1: 0.0}
+    assert Credit(miss=None).rewards(ranked, ["D1:3"]) == {2: 1.0}
     assert paraphrase("When did Ann move to Berlin?") == "Remind me: at what time did Ann move to Berlin?"
     assert paraphrase("Who is Ann's partner?", 1) == "Quick question, which person is Ann's partner?"
 
