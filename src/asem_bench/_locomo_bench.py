@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,7 +136,12 @@ def _summarise(name: str, by_cat: dict[str, list[dict[str, float]]]) -> BenchRes
 
 
 def run_locomo(
-    convs: Sequence[Conversation], systems: Sequence[System], feedback_passes: int = 0, log: Any = print, credit: Credit | None = None
+    convs: Sequence[Conversation],
+    systems: Sequence[System],
+    feedback_passes: int = 0,
+    log: Any = print,
+    credit: Credit | None = None,
+    before_feedback: Callable[[System], None] | None = None,
 ) -> list[BenchResult]:
     """Ingest every conversation into every system, then score evidence retrieval.
 
@@ -144,6 +149,8 @@ def run_locomo(
     questions with reward from the evidence (``credit``; by default hits holding evidence get r=1,
     others r=0) and recall@10 is reported after each pass on the replayed questions, their
     paraphrases and the held-out ones (split by evidence overlap; :mod:`asem_bench._evolution`).
+    ``before_feedback`` is called with each system once it is ingested and scored, before any
+    feedback changes it (e.g. the leave-one-out tuning).
     """
     results: list[BenchResult] = []
     for system in systems:
@@ -179,6 +186,8 @@ def run_locomo(
             res.latency["llm_seconds_per_turn"] = usage["llm_seconds"] / max(turns, 1)
             res.latency["llm_tokens_per_turn"] = (usage["prompt_tokens"] + usage["completion_tokens"]) / max(turns, 1)
             res.latency["llm_stages"] = usage["llm_stages"]
+        if before_feedback is not None:
+            before_feedback(system)
         t_evo = time.perf_counter()
         if feedback_passes and isinstance(system, ASEMSystem) and system.mem.config.lam > 0:  # λ=0: utility cannot move a rank
             res.evolution = self_evolution(system, convs, feedback_passes, credit)

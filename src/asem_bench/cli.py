@@ -19,10 +19,10 @@ from asem_core.manager import AddOnlyManager
 
 from ._evolution import Credit
 from ._locomo_bench import KS, BenchResult, build_systems, first_sessions, run_locomo, run_reader
-from ._loo import format_loo, leave_one_out, parse_grid
+from ._loo import LooResult, format_loo, leave_one_out, parse_grid
 from ._perf import perf_ingest, perf_search, synthetic_texts
 from ._perf_more import report_more
-from ._systems import ASEMSystem, BM25System, DenseSystem
+from ._systems import ASEMSystem, BM25System, DenseSystem, System
 from ._updates import format_updates_table, generate_scenarios, run_updates
 from ._users import report_users
 
@@ -205,11 +205,14 @@ def _locomo(args: argparse.Namespace) -> int:
     started = time.time()
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     credit = Credit(args.feedback_depth, args.feedback_miss, args.feedback_above_only, args.feedback_consolidate)
-    results = run_locomo(convs, systems, args.feedback_passes, log=log, credit=credit)
-    loo = None
-    asem = next((s for s in systems if isinstance(s, ASEMSystem) and s.name == "ASEM"), None)
-    if args.loo and asem is not None:
-        loo = leave_one_out(asem, convs, parse_grid(args.loo_grid) if args.loo_grid else None, log=log)
+    loo: LooResult | None = None
+
+    def tune(system: System) -> None:  # on the ingested memory, before feedback changes it
+        nonlocal loo
+        if args.loo and isinstance(system, ASEMSystem) and system.name == "ASEM":
+            loo = leave_one_out(system, convs, parse_grid(args.loo_grid) if args.loo_grid else None, log=log)
+
+    results = run_locomo(convs, systems, args.feedback_passes, log=log, credit=credit, before_feedback=tune)
     if args.reader != "none":
         reader = MeteredLLM(llm if llm is not None and args.reader == args.llm else HFTransformersLLM(args.reader))
         run_reader(convs, systems, results, reader, k=args.reader_k, max_questions=args.max_questions, log=log)
