@@ -29,7 +29,7 @@ test: lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q -m "not slow"
 
 bench: setup
-	HF_HUB_OFFLINE=1 $(VENV)/bin/asem-bench locomo --feedback-passes 2 --out bench-out/locomo.json --plots docs
+	HF_HUB_OFFLINE=1 $(VENV)/bin/asem-bench locomo --loo --feedback-passes 3 --feedback-depth 50 --feedback-consolidate --out bench-out/locomo.json --plots docs
 
 clean:
 	rm -rf $(VENV) bench-out .pytest_cache .mypy_cache .ruff_cache

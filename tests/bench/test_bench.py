@@ -24,7 +24,9 @@ def test_bench_smoke_on_part_of_a_conversation(locomo_dir, embedder):
     conv.qa = [q for q in conv.qa if q.evidence and set(q.evidence) <= kept]
     assert conv.qa
     systems = build_systems(["Dense", "BM25", "Hybrid", "ASEM"], embedder, {})
-    results = run_locomo([conv], systems, feedback_passes=1, log=lambda m: None)
+    from asem_bench._evolution import Credit
+
+    results = run_locomo([conv], systems, feedback_passes=1, log=lambda m: None, credit=Credit(depth=25, consolidate=True))
     names = [r.name for r in results]
     assert names == ["Dense", "BM25", "Hybrid", "ASEM"]
     for r in results:
@@ -35,6 +37,8 @@ def test_bench_smoke_on_part_of_a_conversation(locomo_dir, embedder):
     groups = ("replayed", "paraphrased", "overlap", "disjoint")
     assert all(0.0 <= p[f"{g}_recall@10"] <= 1.0 for p in asem.evolution for g in groups)
     assert asem.evolution[0]["replayed_questions"] == asem.evolution[0]["paraphrased_questions"] > 0
+    experiences = [n for n in systems[-1].mem.all(user_id=conv.sample_id) if n.metadata.get("kind") == "experience"]
+    assert experiences and all(n.metadata["used"] for n in experiences)  # each leads to the evidence hits of its question
     assert asem.overall["recall@10"] >= results[0].overall["recall@10"]  # ASEM at least matches Dense
     table = format_table(results)
     assert "4 single-hop" in table and "| ASEM |" in table
