@@ -9,9 +9,10 @@ from typing import Any
 
 from asem_core import ASEM, ASEMConfig, Decision, Embedder, Fact, HeuristicManager, Neighbour, Note
 from asem_core.locomo import Conversation
+from asem_core.manager import is_superseded
 from asem_core.training import REFUSAL, answer_messages, ingest_sessions, manager_messages
 
-__all__ = ["AnswerState", "ManagerState", "build_answer_states", "build_manager_states", "replay", "state_note"]
+__all__ = ["AnswerState", "ManagerState", "build_answer_states", "build_manager_states", "neighbour_dict", "replay", "state_note"]
 
 
 @dataclass
@@ -64,6 +65,19 @@ class ManagerState:
     def messages(self) -> list[dict[str, str]]:
         """The prompted manager's prompt for this state."""
         return manager_messages(self.fact_obj(), self.neighbour_objs())
+
+
+def neighbour_dict(n: Neighbour) -> dict[str, Any]:
+    """A neighbour as a state stores it: id, content, time, speaker, similarity, sources and whether it is superseded."""
+    return {
+        "id": n.note.id,
+        "content": n.note.content,
+        "timestamp": n.note.timestamp,
+        "speaker": n.note.metadata.get("speaker"),
+        "similarity": round(n.similarity, 4),
+        "source_ids": list(n.note.source_ids),
+        "superseded": is_superseded(n.note),
+    }
 
 
 def state_note(n: dict[str, Any]) -> Note:
@@ -138,17 +152,7 @@ def build_manager_states(
             sid = str(fact.metadata.get("source_id", ""))
             sources = {sid} | {s for n in near for s in n.note.source_ids}
             questions = {q["question"]: q for s in sorted(sources) for q in evidence.get(s, [])}
-            neighbours = [
-                {
-                    "id": n.note.id,
-                    "content": n.note.content,
-                    "timestamp": n.note.timestamp,
-                    "speaker": n.note.metadata.get("speaker"),
-                    "similarity": round(n.similarity, 4),
-                    "source_ids": list(n.note.source_ids),
-                }
-                for n in near
-            ]
+            neighbours = [neighbour_dict(n) for n in near]
             states.append(ManagerState(conv.sample_id, sid, fact.text, fact.timestamp, fact.speaker, neighbours, list(questions.values()), decision.op.value))
         mem.close()
     return states

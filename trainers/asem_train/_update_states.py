@@ -18,7 +18,7 @@ from asem_bench._updates import UpdateScenario, generate_scenarios
 from asem_core import ASEM, ASEMConfig, Decision, Embedder, OpType
 from asem_core.training import asks_llm, ingest_sessions
 
-from ._states import ManagerState, _Recorder
+from ._states import ManagerState, _Recorder, neighbour_dict
 
 __all__ = ["build_update_states", "current_score", "update_states"]
 
@@ -41,18 +41,7 @@ def build_update_states(scenarios: Sequence[UpdateScenario], embedder: Embedder,
             sid = str(fact.metadata.get("source_id", ""))
             upto = _turn_index(sid)
             truth = {tid: list(v) for tid, v in sc.subjects.items() if _turn_index(tid) <= upto}
-            neighbours = [
-                {
-                    "id": n.note.id,
-                    "content": n.note.content,
-                    "timestamp": n.note.timestamp,
-                    "speaker": n.note.metadata.get("speaker"),
-                    "similarity": round(n.similarity, 4),
-                    "source_ids": list(n.note.source_ids),
-                    "superseded": any(link.relation == "superseded_by" for link in n.note.links),
-                }
-                for n in near
-            ]
+            neighbours = [neighbour_dict(n) for n in near]
             states.append(ManagerState(sc.id, sid, fact.text, fact.timestamp, fact.speaker, neighbours, [], decision.op.value, truth))
         mem.close()
     return states
