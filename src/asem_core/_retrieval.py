@@ -151,15 +151,16 @@ def two_phase_search(store: ChromaStore, parts: Sequence[tuple[Scope, ScopeState
     for p, (scope, state) in enumerate(parts):
         if not state.valid:
             continue
+        rated = _rated(state, config)
         if state.filtered:
             dense_raw = store.query(scope, query_emb, config.k1, ids=sorted(state.valid))
             lexical = [(i, s) for i, s in state.bm25.search(query, len(state.texts)) if i in state.valid][: config.k1]
         else:
             invalid = max(state.count - len(state.valid), 0)
-            deeper = config.utility_depth * config.k1 if _rated(state, config) else 0
+            deeper = config.utility_depth * config.k1 if rated else 0
             dense_raw = store.query(scope, query_emb, config.k1 + max(min(invalid, 4 * config.k1), deeper), total=state.count)
             lexical = state.bm25.search(query, config.k1 + deeper)
-        useful = _useful(dense_raw, lexical, state, config)
+        useful = _useful(dense_raw, lexical, state, config) if rated else []
         lexical = lexical[: config.k1]
         dense = [(i, s) for i, s in dense_raw if i in state.valid and s > config.delta][: config.k1]
         spare += [(i, s) for i, s in dense_raw if i in state.valid and s <= config.delta]
@@ -245,8 +246,6 @@ def _rated(state: ScopeState, config: ASEMConfig) -> bool:
 
 def _useful(dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], state: ScopeState, config: ASEMConfig) -> list[tuple[str, int]]:
     """The utility channel: notes rated above ``q0`` among the deeper dense (above ``delta``) and lexical candidates, with their rank."""
-    if not _rated(state, config):
-        return []
     out: dict[str, int] = {}
     for rank, (note_id, sim) in enumerate(dense, start=1):
         if note_id in state.valid and sim > config.delta and state.utility.get(note_id, config.q0) > config.q0:
