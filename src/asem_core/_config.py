@@ -108,6 +108,9 @@ class ASEMConfig:
     machine; see README, Speed). The CLI uses it for one-shot commands."""
     query_cache: int = 1024
     """Query embeddings kept in an LRU cache (0 disables; benchmarks of latency disable it)."""
+    piece_cache: int = 50_000
+    """``embed_mode="composed"``: vectors of context lines kept in an LRU cache, so each distinct
+    line (a speaker on a date) is embedded once per process."""
     lock_timeout: float = 10.0
     """Seconds to wait for a local store that another process has open, before StoreLockedError."""
     recover_after: float = 120.0
@@ -118,10 +121,15 @@ class ASEMConfig:
     """Largest accepted text; longer input is rejected with InvalidInputError."""
     keywords_per_note: int = 8
     """Keywords extracted for each note."""
-    embed_mode: Literal["joint", "mean", "single"] = "joint"
-    """How the joint embedding is made: embed the joint text (``"joint"``), average content and meta
-    vectors (``"mean"``), or reuse the raw text's intent vector (``"single"``: one embedding pass
-    per fact, the fastest ingest; see README, Benchmark: speed)."""
+    embed_mode: Literal["joint", "mean", "composed", "single"] | None = None
+    """How a note's joint vector (the one it is searched by) is made: ``"composed"`` (the default
+    of a new store) adds cached vectors of the note's context line (speaker and date) to its raw
+    text's vector, so ingest embeds each fact's text once; ``"joint"`` embeds the whole joint
+    text (content, context, keywords, tags; about 2.3 raw passes more per fact); ``"mean"``
+    averages the content vector and the vector of the meta text; ``"single"`` reuses the raw
+    text's vector (lower recall). ``None`` uses the recipe recorded in the store (stores written
+    before it was recorded hold ``"joint"`` vectors); naming another one is a ConfigError. See
+    README, Benchmark: speed."""
     llm_stages: tuple[str, ...] = ("construct", "manage", "link")
     """Ingest stages that use the LLM when one is given (``llm=``): ``"construct"`` (facts,
     keywords, tags, context), ``"manage"`` (the prompted manager, when no manager is named) and
@@ -174,6 +182,7 @@ class ASEMConfig:
             "lock_timeout": (0.0, 86_400.0),
             "recover_after": (0.0, 31_536_000.0),
             "query_cache": (0, 1_000_000),
+            "piece_cache": (0, 10_000_000),
             "keywords_per_note": (1, 100),
             "llm_turns_per_call": (1, 64),
             "llm_manager_gate": (-1.0, 1.0),
@@ -208,8 +217,8 @@ class ASEMConfig:
         if self.embed_backend not in ("torch", "onnx"):
             msg = f"ASEMConfig.embed_backend must be 'torch' or 'onnx', got {self.embed_backend!r}"
             raise ConfigError(msg)
-        if self.embed_mode not in ("joint", "mean", "single"):
-            msg = f"ASEMConfig.embed_mode must be 'joint', 'mean' or 'single', got {self.embed_mode!r}"
+        if self.embed_mode not in (None, "joint", "mean", "composed", "single"):
+            msg = f"ASEMConfig.embed_mode must be 'joint', 'mean', 'composed', 'single' or None, got {self.embed_mode!r}"
             raise ConfigError(msg)
         if self.assistant_turns not in ("all", "content", "none"):
             msg = f"ASEMConfig.assistant_turns must be 'all', 'content' or 'none', got {self.assistant_turns!r}"

@@ -28,6 +28,7 @@ from ._retrieval import ScopeState
 from ._store import ChromaStore
 from ._text import normalize_timestamp, now_iso, require_unicode, validate_text
 from ._types import Note, Operation, OpType, Scope
+from ._vectors import VectorCache, composed_joint
 from ._write import WritePlan, apply_plan
 from .llm import MeteredLLM
 from .manager import SUPERSEDED_BY, SUPERSEDES, AddOnlyManager, Decision, Fact, MemoryManager, Neighbour, check_decision
@@ -134,7 +135,8 @@ class IngestPipeline:
     _lock: threading.RLock
     _states: dict[str, ScopeState]
     _counters: dict[str, int]
-    _query_cache: dict[str, np.ndarray]
+    _query_cache: VectorCache
+    _pieces: VectorCache
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         self._counters["embedded_texts"] += len(texts)
@@ -142,16 +144,7 @@ class IngestPipeline:
 
     def _embed_query(self, query: str) -> np.ndarray:
         """Query vector, from a small LRU cache (agents and benchmarks repeat queries)."""
-        with self._lock:
-            cached = self._query_cache.pop(query, None)
-            if cached is not None:
-                self._query_cache[query] = cached
-                return cached
-        vector: np.ndarray = self._embed([query])[0]
-        with self._lock:
-            self._query_cache[query] = vector
-            while len(self._query_cache) > self.config.query_cache:
-                self._query_cache.pop(next(iter(self._query_cache)))
+        vector: np.ndarray = self._query_cache.vectors([query], self._embed)[0]
         return vector
 
     def _state(self, scope: Scope) -> ScopeState:
@@ -190,6 +183,8 @@ class IngestPipeline:
         intents = np.stack([known[n.id] if n.id in known else fresh[n.id] for n in notes]).astype(np.float32)
         if self.config.embed_mode == "single":  # one pass: the note is searched by its raw-text vector
             return intents.copy(), intents
+        if self.config.embed_mode == "composed":  # one pass over the text + the cached vector of its context line
+            return composed_joint(intents, notes, self._pieces, self._embed), intents
         if self.config.embed_mode == "mean":
             metas = self._embed([joint_text("", n.keywords, n.tags, n.context, n.speaker) for n in notes])
             joint = intents + metas

@@ -11,8 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
-import numpy as np
-
 from ._access import NoteAccess
 from ._answering import Answer, AnswerAgent, consolidate_prompt, experience_text
 from ._config import MAX_K, ASEMConfig
@@ -27,6 +25,7 @@ from ._store import ChromaStore
 from ._text import content_words, validate_text
 from ._types import Hit, Note, Operation, Scope
 from ._utility import UtilityTable, check_reward, check_rewards, feedback_plans
+from ._vectors import VectorCache
 from .llm import MeteredLLM, resolve_llm
 from .manager import MemoryManager, resolve_manager
 
@@ -84,10 +83,11 @@ class MemoryCore(NoteAccess):
                 namespace=namespace,
             )
         self._finalizer = weakref.finalize(self, self.store.close)
+        self.config = self.config.replace(embed_mode=self.store.settle_embed_mode(self.config.embed_mode, "composed"))
         self._lock = threading.RLock()
         self._states: dict[str, ScopeState] = {}
         self._counters: dict[str, int] = {"searches": 0, "feedbacks": 0, "embedded_texts": 0}
-        self._query_cache: dict[str, np.ndarray] = {}
+        self._query_cache, self._pieces = VectorCache(self.config.query_cache), VectorCache(self.config.piece_cache)
         self._utilities: UtilityTable | None = None
 
     @property

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InvalidInputError, SchemaVersionError, StoreError, StoreUnavailableError
+from ._errors import ConfigError, InvalidInputError, SchemaVersionError, StoreError, StoreUnavailableError
 from ._journal import DUMMY, Batch, record_to_note
 from ._journal_store import ChromaJournal, FileJournal, Journal, JournaledWrites, NoJournal, chroma_error
 from ._lock import acquire_folder_lock, first_hold, release_folder_lock
@@ -140,11 +140,13 @@ class ChromaStore(JournaledWrites):
 
     def _check_schema(self, embedder_name: str) -> None:
         got = self._meta.get(ids=["schema"], include=["metadatas"])
-        if not got["ids"]:
+        self._fresh = not got["ids"]
+        if self._fresh:
             self.embedder_name = embedder_name or "unknown"
-            self._meta.upsert(ids=["schema"], embeddings=[DUMMY], metadatas=[{"version": SCHEMA_VERSION, "embedder": self.embedder_name}])
+            self._schema: dict[str, Any] = {"version": SCHEMA_VERSION, "embedder": self.embedder_name}
+            self._meta.upsert(ids=["schema"], embeddings=[DUMMY], metadatas=[self._schema])
             return
-        meta = got["metadatas"][0] or {}
+        meta = self._schema = dict(got["metadatas"][0] or {})
         version = int(meta.get("version", 0))
         if version > SCHEMA_VERSION:
             msg = f"this store has schema version {version}; this ASEM reads up to {SCHEMA_VERSION}: upgrade asem"
@@ -153,6 +155,33 @@ class ChromaStore(JournaledWrites):
             msg = f"this store has an unknown schema version {version!r}; export it with the ASEM that wrote it"
             raise SchemaVersionError(msg)
         self.embedder_name = str(meta.get("embedder", ""))
+
+    def settle_embed_mode(self, requested: str | None, default: str) -> str:
+        """The recipe of this store's joint vectors (``ASEMConfig.embed_mode``), recorded in the store.
+
+        A new store records ``requested`` (else ``default``); a store written before the recipe was
+        recorded holds ``"joint"`` vectors. One store keeps one recipe, so its vectors compare.
+
+        Raises:
+            ConfigError: ``requested`` differs from the recipe the store was written with (the
+                store is closed then, its folder lock released).
+        """
+        recorded = self._schema.get("embed_mode")
+        if recorded is None:
+            recorded = (requested or default) if self._fresh else "joint"
+            self._schema = {**self._schema, "embed_mode": recorded}
+            try:
+                self._meta.upsert(ids=["schema"], embeddings=[DUMMY], metadatas=[self._schema])
+            except Exception as exc:
+                raise chroma_error(exc, "record the store's embedding recipe") from exc
+        if requested is not None and requested != recorded:
+            msg = (
+                f"this store's notes were embedded with embed_mode={recorded!r}, not {requested!r}: open it with embed_mode={recorded!r} "
+                f"(or leave embed_mode unset), or export it and import the file into a new store made with embed_mode={requested!r}"
+            )
+            self.close()
+            raise ConfigError(msg)
+        return str(recorded)
 
     # ------------------------------------------------------------------ scopes
     def _collection(self, scope: Scope, kind: str, create: bool = True) -> Any:
