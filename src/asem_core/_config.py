@@ -108,9 +108,9 @@ class ASEMConfig:
     machine; see README, Speed). The CLI uses it for one-shot commands."""
     query_cache: int = 1024
     """Query embeddings kept in an LRU cache (0 disables; benchmarks of latency disable it)."""
-    piece_cache: int = 50_000
+    piece_cache: int = 10_000
     """``embed_mode="composed"``: vectors of context lines kept in an LRU cache, so each distinct
-    line (a speaker on a date) is embedded once per process."""
+    line (a speaker on a date) is embedded once per process (10,000 vectors of 384 floats: 15 MB)."""
     lock_timeout: float = 10.0
     """Seconds to wait for a local store that another process has open, before StoreLockedError."""
     recover_after: float = 120.0

@@ -27,6 +27,7 @@ import numpy as np
 from ._errors import ConfigError, InvalidInputError, SchemaVersionError, StoreError, StoreUnavailableError
 from ._journal import DUMMY, Batch, record_to_note
 from ._journal_store import ChromaJournal, FileJournal, Journal, JournaledWrites, NoJournal, chroma_error
+from ._kept import KEPT
 from ._lock import acquire_folder_lock, first_hold, release_folder_lock
 from ._types import Note, Scope
 
@@ -117,6 +118,7 @@ class ChromaStore(JournaledWrites):
                 if first_hold(key):  # no other open store of this process can be mid-batch
                     with _REGISTRY_LOCK:  # another process may have written since this process last held it
                         _REGISTRIES.pop(f"{key}|{prefix}", None)
+                    KEPT.reset(f"{key}|{prefix}")
                     store.recover(0.0)
                 return store
             except BaseException:
@@ -265,14 +267,39 @@ class ChromaStore(JournaledWrites):
             if self._registry_key is not None:
                 with _REGISTRY_LOCK:
                     _REGISTRIES.pop(self._registry_key, None)
+                KEPT.forget(self._registry_key, scope.key)
 
     def count(self, scope: Scope) -> int:
-        """Number of notes (valid or not) in a scope."""
+        """Number of notes (valid or not) in a scope (kept in memory for a store this process alone writes)."""
+        sole = self._registry_key
+        generation = KEPT.generation(sole, scope.key) if sole is not None else 0
+        kept = KEPT.count(sole, scope.key) if sole is not None else None
+        if kept is not None:
+            return kept
         col = self._collection(scope, "n", create=False)
         try:
-            return int(col.count()) if col is not None else 0
+            count = int(col.count()) if col is not None else 0
         except Exception as exc:
             raise chroma_error(exc, "count notes") from exc
+        if sole is not None:
+            KEPT.put_count(sole, scope.key, count, generation)
+        return count
+
+    def write_rows(self, batch: Batch) -> None:
+        """See :meth:`JournaledWrites.write_rows`; the scope's kept count is dropped afterwards."""
+        try:
+            super().write_rows(batch)
+        finally:
+            if self._registry_key is not None:
+                KEPT.forget(self._registry_key, batch.scope.key)
+
+    def delete_rows(self, scope: Scope, note_ids: Sequence[str], history_ids: Sequence[str], log_ids: Sequence[str]) -> None:
+        """See :meth:`JournaledWrites.delete_rows`; the scope's kept count is dropped afterwards."""
+        try:
+            super().delete_rows(scope, note_ids, history_ids, log_ids)
+        finally:
+            if self._registry_key is not None:
+                KEPT.forget(self._registry_key, scope.key)
 
     # ------------------------------------------------------------------ notes
     def put_notes(self, notes: Sequence[Note], embeddings: np.ndarray, intents: np.ndarray) -> None:
@@ -283,29 +310,36 @@ class ChromaStore(JournaledWrites):
             self.write_rows(batch)
 
     def get_notes(self, scope: Scope, ids: Sequence[str], embeddings: bool = False) -> tuple[list[Note], np.ndarray | None]:
-        """Fetch notes of one scope by id, in the order given; unknown ids are skipped."""
-        col = self._collection(scope, "n", create=False)
-        if col is None or not ids:
-            return [], None
-        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        try:
-            got = col.get(ids=list(ids), include=include)
-        except Exception as exc:
-            raise chroma_error(exc, "read notes") from exc
-        index = {i: n for n, i in enumerate(got["ids"])}
-        notes: list[Note] = []
-        rows: list[int] = []
-        for note_id in ids:
-            n = index.get(note_id)
-            if n is None:
-                continue
-            notes.append(record_to_note(note_id, got["documents"][n], got["metadatas"][n]))
-            rows.append(n)
-        embs = None
-        if embeddings:
-            raw = got.get("embeddings")
-            embs = np.asarray([raw[r] for r in rows], dtype=np.float32) if rows and raw is not None else np.zeros((0, 0), np.float32)
-        return notes, embs
+        """Fetch notes of one scope by id, in the order given; unknown ids are skipped.
+
+        With ``embeddings``, a store this process alone writes serves rows it read before (and no
+        write of the scope has changed since) from memory.
+        """
+        sole = self._registry_key if embeddings else None
+        generation = KEPT.generation(sole, scope.key) if sole is not None else 0
+        rows = KEPT.rows(sole, scope.key, ids) if sole is not None else {}
+        missing = [i for i in ids if i not in rows]
+        col = self._collection(scope, "n", create=False) if missing else None
+        if missing and col is not None:
+            include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+            try:
+                got = col.get(ids=missing, include=include)
+            except Exception as exc:
+                raise chroma_error(exc, "read notes") from exc
+            raw = got.get("embeddings") if embeddings else None
+            empty = np.zeros(0, np.float32)
+            read = {
+                note_id: (record_to_note(note_id, got["documents"][n], got["metadatas"][n]), np.asarray(raw[n], np.float32) if raw is not None else empty)
+                for n, note_id in enumerate(got["ids"])
+            }
+            if sole is not None:
+                KEPT.put_rows(sole, scope.key, read, generation)
+            rows.update(read)
+        found = [rows[i] for i in ids if i in rows]
+        notes = [note for note, _ in found]
+        if not embeddings:
+            return notes, None
+        return notes, (np.stack([vec for _, vec in found]) if found else np.zeros((0, 0), np.float32))
 
     def iter_notes(self, scope: Scope) -> Iterator[Note]:
         """Every note of a scope (valid or not), page by page."""
