@@ -15,7 +15,7 @@ import numpy as np
 from ._config import ASEMConfig
 from ._construction import lexical_text
 from ._store import ChromaStore
-from ._text import about_someone_else
+from ._text import about_someone_else, lexical_tokens
 from ._types import SUPERSEDED_BY, Hit, Note, Scope
 from .lexical import BM25Index
 
@@ -30,6 +30,8 @@ class ScopeState:
     links: dict[str, list[str]] = field(default_factory=dict)
     follows: dict[str, list[str]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+    """Lexical tokens of each valid note's own text (its window document joins its neighbours')."""
     sources: dict[str, str] = field(default_factory=dict)
     valid: set[str] = field(default_factory=set)
     count: int = 0
@@ -69,14 +71,16 @@ class ScopeState:
             raw = note.metadata.get("raw_text")
             content = f"{note.content} {raw}" if isinstance(raw, str) else note.content
             self.texts[note.id] = lexical_text(content, note.keywords, note.context)
+            self.tokens[note.id] = lexical_tokens(self.texts[note.id])
         else:
             self.valid.discard(note.id)
             self.texts.pop(note.id, None)
+            self.tokens.pop(note.id, None)
             self.bm25.remove(note.id)
         for nid in [note.id, *self.follows[note.id]]:
-            if nid in self.valid and nid in self.texts:
-                window = [self.texts[o] for o in self.follows.get(nid, ())[: 2 * lexical_window] if o in self.texts] if lexical_window else []
-                self.bm25.add(nid, " ".join([self.texts[nid], *window]))
+            if nid in self.valid and nid in self.tokens:
+                window = [o for o in self.follows.get(nid, ())[: 2 * lexical_window] if o in self.tokens] if lexical_window else []
+                self.bm25.add_tokens(nid, [t for o in (nid, *window) for t in self.tokens[o]])
 
     def rate(self, note: Note) -> None:
         """Record the note's utility if feedback has touched it (called after every write of it)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,8 +46,11 @@ class BM25Index:
 
     def add(self, note_id: str, text: str) -> None:
         """Index (or re-index) one document."""
+        self.add_tokens(note_id, lexical_tokens(text))
+
+    def add_tokens(self, note_id: str, tokens: Sequence[str]) -> None:
+        """Index (or re-index) one document already split by :func:`~asem_core._text.lexical_tokens`."""
         self.remove(note_id)
-        tokens = lexical_tokens(text)
         slot = len(self._ids)
         if slot == self._alive.size:
             self._lengths = np.concatenate([self._lengths, np.zeros(slot, dtype=np.float32)])
