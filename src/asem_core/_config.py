@@ -38,6 +38,15 @@ class ASEMConfig:
     """Phase B: lower bound on the spread of q used to z-score it. Without it, one feedback of
     0.05 in a pool of unrated notes gives a z-score of about 4 and the note tops every query
     whose pool it enters; with it, utility outweighs relevance only as evidence accumulates."""
+    similarity_spread_floor: float = 0.1
+    """Phase B (``fusion="score"``): lower bound on the spread of cosine similarities over which
+    the pool's dense scores are scaled. Without it a pool of two notes 0.01 apart in cosine (noise
+    for MiniLM) spans the full dense range and outweighs a clear lexical match."""
+    relevance_spread_floor: float = 0.1
+    """Phase B (``fusion="score"``, whose relevance lies in [0, 1]): lower bound on the spread of
+    relevance used to z-score it, the twin of ``utility_spread_floor``. Without it the two notes of
+    a two-note pool always sit at z = +1 and -1 however close their relevance, so no amount of
+    feedback could reorder them while λ < 0.5."""
     shrink: float = 0.0
     """Per-feedback pull of *unused* notes of the pool toward q0 (0 disables; see README)."""
     fusion: Literal["rank", "score"] = "score"
@@ -161,6 +170,8 @@ class ASEMConfig:
             "q0": (-1.0, 1.0),
             "shrink": (0.0, 1.0),
             "utility_spread_floor": (0.0, 10.0),
+            "similarity_spread_floor": (0.0, 2.0),
+            "relevance_spread_floor": (0.0, 10.0),
             "rrf_k": (0, 10_000),
             "dense_weight": (0.0, 100.0),
             "lexical_weight": (0.0, 100.0),

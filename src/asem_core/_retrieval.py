@@ -298,7 +298,7 @@ def _rank(
     if config.fusion == "score":
         top_lex = max(lexical.values(), default=1.0) or 1.0
         lo, hi = float(sims.min()), float(sims.max())
-        spread = hi - lo if hi - lo > 1e-9 else 1.0
+        spread = max(hi - lo, config.similarity_spread_floor, 1e-9)
         w = config.lexical_weight / max(config.lexical_weight + config.dense_weight, 1e-9)
         base = [w * lexical.get(n.id, 0.0) / top_lex + (1 - w) * (sims[i] - lo) / spread for i, n in enumerate(notes)]
         direct = {n.id: b for n, b in zip(notes, base)}
@@ -321,7 +321,8 @@ def _rank(
         for i, h in _heads(notes, parts, owner).items():
             rel[h] = max(rel[h], rel[i])
     qs = np.asarray([n.q for n in notes], dtype=np.float64)
-    scores = (1.0 - config.lam) * zscore(rel) + config.lam * zscore(qs, config.utility_spread_floor)
+    floor = config.relevance_spread_floor if config.fusion == "score" else 0.0
+    scores = (1.0 - config.lam) * zscore(rel, floor) + config.lam * zscore(qs, config.utility_spread_floor)
     order = sorted(range(len(notes)), key=lambda i: (-scores[i], -rel[i]))
     return [Hit(notes[i], float(scores[i]), float(sims[i]), float(rel[i]), float(qs[i]), tuple(sorted(channels[notes[i].id]))) for i in order]
 

@@ -16,6 +16,20 @@ def test_the_pairs_share_no_word():
     assert all(not words(m) & words(q) for m, q in PAIRS)
 
 
+def test_in_a_small_pool_a_noise_level_cosine_gap_does_not_outweigh_a_clear_lexical_match(embedder):
+    items = [{"text": t, "metadata": {"speaker": "Sam"}} for t in ["The dog's name is Rex.", "My dog is called Buddy.", "Our cat sleeps on the sofa."]]
+    mem = ASEM.ephemeral(embedder=embedder)
+    mem.add_many(items, user_id="u", link_adjacent=False)
+    hits = mem.search("What is the dog's name?", user_id="u", k=3)
+    rex, buddy = (next(h for h in hits if name in h.note.content) for name in ("Rex", "Buddy"))
+    assert abs(rex.similarity - buddy.similarity) < 0.05  # the two are about equally near the question in MiniLM's space
+    assert hits[0].note.content == "The dog's name is Rex."  # "dog" and "name" both match: the lexical evidence decides
+    unfloored = ASEM.ephemeral(embedder=embedder, similarity_spread_floor=0.0)
+    unfloored.add_many(items, user_id="u", link_adjacent=False)
+    scores = {h.note.content: h.relevance for h in unfloored.search("What is the dog's name?", user_id="u", k=3)}
+    assert scores["My dog is called Buddy."] > scores["The dog's name is Rex."]  # the 0.01 gap scaled to the full dense range
+
+
 def test_a_small_memory_answers_a_question_that_shares_no_word_with_it(embedder):
     mem = ASEM.ephemeral(embedder=embedder)
     top1 = 0
@@ -186,7 +200,9 @@ def test_the_utility_channel_brings_back_a_rewarded_note_from_below_the_pool(emb
     question = "How is my cat doing?"
     results = {}
     for depth in (0, 4):
-        mem = ASEM.ephemeral(embedder=embedder, link_adjacent=False, k1=2, utility_depth=depth, hop_weight=0.0, lexical_window=0, alpha=1.0, delta=0.1)
+        # lam=0.6: what is tested is the recall of the rewarded note into the pool (phase A); in a
+        # pool of three, phase B puts a note that far below the others on top only when λ > 0.5
+        mem = ASEM.ephemeral(embedder=embedder, link_adjacent=False, k1=2, utility_depth=depth, hop_weight=0.0, lexical_window=0, alpha=1.0, delta=0.1, lam=0.6)
         mem.add_many(facts, user_id="u")
         deep = [h.note for h in mem.search(question, user_id="u", k=8)]
         target = deep[4]  # well below k1 = 2 for a search of k = 2
