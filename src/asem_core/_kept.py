@@ -5,8 +5,8 @@ its candidate pool back; on a persistent collection Chroma's ``count`` costs abo
 ``get`` of a pool about 2.5 ms, together a third of a whole search over 1,000 notes. A store this
 process alone writes (a local folder it holds locked, or an in-memory store) keeps both here
 instead, shared by every open store of that folder in the process. Each write of a scope drops
-what is kept of it and bumps its generation; a value read from Chroma is kept only if no write of
-that scope finished while it was read, so nothing stale is ever served.
+its count and the rows it wrote, and bumps its generation; a value read from Chroma is kept only
+if no write of that scope finished while it was read, so nothing stale is ever served.
 """
 
 from __future__ import annotations
@@ -79,10 +79,19 @@ class ScopeCache:
                 (s, sc, note_id), _ = self._rows.popitem(last=False)
                 self._row_ids.get((s, sc), set()).discard(note_id)
 
-    def forget(self, store: str, scope: str) -> None:
-        """A write of the scope finished (or failed part-way): drop what is kept of it."""
+    def forget(self, store: str, scope: str, ids: Sequence[str] | None = None) -> None:
+        """A write of the scope finished (or failed part-way): drop its count and the rows of ``ids`` (all rows: ``None``)."""
         with self._lock:
-            self._drop((store, scope))
+            if ids is None:
+                self._drop((store, scope))
+                return
+            self._counts.pop((store, scope), None)
+            kept = self._row_ids.get((store, scope), set())
+            for note_id in ids:
+                if note_id in kept:
+                    kept.discard(note_id)
+                    self._rows.pop((store, scope, note_id), None)
+            self._generations[(store, scope)] = self._generations.get((store, scope), 0) + 1
 
     def reset(self, store: str) -> None:
         """Drop everything kept of a store (another process may have written it)."""

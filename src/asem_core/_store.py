@@ -286,20 +286,20 @@ class ChromaStore(JournaledWrites):
         return count
 
     def write_rows(self, batch: Batch) -> None:
-        """See :meth:`JournaledWrites.write_rows`; the scope's kept count is dropped afterwards."""
+        """See :meth:`JournaledWrites.write_rows`; the scope's kept count and the rows written are dropped afterwards."""
         try:
             super().write_rows(batch)
         finally:
-            if self._registry_key is not None:
-                KEPT.forget(self._registry_key, batch.scope.key)
+            if self._registry_key is not None:  # only the rows this batch wrote changed
+                KEPT.forget(self._registry_key, batch.scope.key, [r.id for r in batch.notes])
 
     def delete_rows(self, scope: Scope, note_ids: Sequence[str], history_ids: Sequence[str], log_ids: Sequence[str]) -> None:
-        """See :meth:`JournaledWrites.delete_rows`; the scope's kept count is dropped afterwards."""
+        """See :meth:`JournaledWrites.delete_rows`; the scope's kept count and the rows deleted are dropped afterwards."""
         try:
             super().delete_rows(scope, note_ids, history_ids, log_ids)
         finally:
             if self._registry_key is not None:
-                KEPT.forget(self._registry_key, scope.key)
+                KEPT.forget(self._registry_key, scope.key, note_ids)
 
     # ------------------------------------------------------------------ notes
     def put_notes(self, notes: Sequence[Note], embeddings: np.ndarray, intents: np.ndarray) -> None:

@@ -53,5 +53,9 @@ def test_scope_cache_keeps_nothing_read_across_a_write():
     assert list(got) == ["n1"] and got["n1"][0] is not note and (got["n1"][1] == note_vec).all()
     cache.put_rows("s", "v", {"a": (note, note_vec), "b": (note, note_vec)}, cache.generation("s", "v"))
     assert cache.rows("s", "u", ["n1"]) == {}  # the least recently used row went over max_rows
+    gen = cache.generation("s", "v")
+    cache.put_count("s", "v", 2, gen)
+    cache.forget("s", "v", ["a"])  # a write of row "a": its row and the count go, row "b" stays
+    assert cache.count("s", "v") is None and list(cache.rows("s", "v", ["a", "b"])) == ["b"]
     cache.reset("s")
     assert cache.count("s", "u") is None and cache.rows("s", "v", ["a", "b"]) == {}
