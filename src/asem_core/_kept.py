@@ -82,16 +82,7 @@ class ScopeCache:
     def forget(self, store: str, scope: str, ids: Sequence[str] | None = None) -> None:
         """A write of the scope finished (or failed part-way): drop its count and the rows of ``ids`` (all rows: ``None``)."""
         with self._lock:
-            if ids is None:
-                self._drop((store, scope))
-                return
-            self._counts.pop((store, scope), None)
-            kept = self._row_ids.get((store, scope), set())
-            for note_id in ids:
-                if note_id in kept:
-                    kept.discard(note_id)
-                    self._rows.pop((store, scope, note_id), None)
-            self._generations[(store, scope)] = self._generations.get((store, scope), 0) + 1
+            self._drop((store, scope), ids)
 
     def reset(self, store: str) -> None:
         """Drop everything kept of a store (another process may have written it)."""
@@ -99,10 +90,13 @@ class ScopeCache:
             for key in {k for k in (*self._generations, *self._counts, *self._row_ids) if k[0] == store}:
                 self._drop(key)
 
-    def _drop(self, key: _Key) -> None:
+    def _drop(self, key: _Key, ids: Sequence[str] | None = None) -> None:
         self._counts.pop(key, None)
-        for note_id in self._row_ids.pop(key, set()):
-            self._rows.pop((key[0], key[1], note_id), None)
+        kept = self._row_ids.get(key, set())
+        for note_id in list(kept) if ids is None else ids:
+            if note_id in kept:
+                kept.discard(note_id)
+                self._rows.pop((key[0], key[1], note_id), None)
         self._generations[key] = self._generations.get(key, 0) + 1
 
 
